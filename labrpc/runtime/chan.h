@@ -1,0 +1,150 @@
+// labrpc/runtime/chan.h
+//
+// A Go-style channel between tasks.
+//
+//   lab::Chan<ApplyMsg> apply_ch;        // unbuffered: Send waits for a Recv
+//   lab::Chan<int> jobs(16);             // buffered: Send waits only when full
+//   jobs.Send(7);
+//   std::optional<int> v = jobs.Recv();  // nullopt once closed and drained
+//   jobs.Close();
+//
+// As in Go, sending on a closed channel and closing it twice are bugs: the
+// program stops with a message. Send, Recv and TryRecv are scheduling points
+// in sim; a killed task gets lab::TaskKilled out of a blocked Send or Recv.
+// Values are moved, never shared: T needs only to be movable.
+
+#ifndef LABRPC_RUNTIME_CHAN_H_
+#define LABRPC_RUNTIME_CHAN_H_
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "labrpc/runtime/runtime.h"
+#include "labrpc/runtime/wait_list.h"
+
+namespace lab {
+
+template <class T>
+class Chan {
+ public:
+  explicit Chan(size_t capacity = 0) : capacity_(capacity) {}
+  Chan(const Chan&) = delete;
+  Chan& operator=(const Chan&) = delete;
+
+  // Blocks until a receiver takes the value (unbuffered) or there is room.
+  void Send(T value) {
+    internal::SchedulingPoint();
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closed_) internal::Fatal("send on closed channel");
+    if (auto* r = static_cast<RecvWaiter*>(receivers_.PopFront())) {
+      r->slot.emplace(std::move(value));
+      internal::Notify(r);
+      return;
+    }
+    if (buffer_.size() < capacity_) {
+      buffer_.push_back(std::move(value));
+      return;
+    }
+    SendWaiter w(&value);
+    senders_.PushBack(&w);
+    internal::Wake wake = internal::WaitOn(lk, senders_, w, absl::InfiniteFuture(),
+                                           "Chan.Send", /*interruptible=*/true);
+    if (wake == internal::Wake::kKilled) throw TaskKilled();
+    if (w.closed) internal::Fatal("send on closed channel");
+  }
+
+  // Blocks until a value arrives; nullopt once the channel is closed and
+  // every buffered value has been received.
+  std::optional<T> Recv() {
+    internal::SchedulingPoint();
+    std::unique_lock<std::mutex> lk(mu_);
+    if (std::optional<T> v = TakeLocked()) return v;
+    if (closed_) return std::nullopt;
+    RecvWaiter w;
+    receivers_.PushBack(&w);
+    internal::Wake wake = internal::WaitOn(lk, receivers_, w, absl::InfiniteFuture(),
+                                           "Chan.Recv", /*interruptible=*/true);
+    if (wake == internal::Wake::kKilled) {
+      // A value handed to a task that is being killed is lost, as it would be
+      // with a crashed receiver.
+      throw TaskKilled();
+    }
+    return std::move(w.slot);
+  }
+
+  // A value if one is ready now; otherwise nullopt (see closed()).
+  std::optional<T> TryRecv() {
+    internal::SchedulingPoint();
+    std::unique_lock<std::mutex> lk(mu_);
+    return TakeLocked();
+  }
+
+  // Wakes every blocked receiver (they get nullopt once the buffer drains).
+  void Close() {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closed_) internal::Fatal("close of closed channel");
+    closed_ = true;
+    while (internal::Waiter* r = receivers_.PopFront()) internal::Notify(r);
+    while (internal::Waiter* s = senders_.PopFront()) {
+      static_cast<SendWaiter*>(s)->closed = true;
+      internal::Notify(s);
+    }
+  }
+
+  bool closed() const {
+    std::unique_lock<std::mutex> lk(mu_);
+    return closed_;
+  }
+
+  // Values buffered now.
+  size_t size() const {
+    std::unique_lock<std::mutex> lk(mu_);
+    return buffer_.size();
+  }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct RecvWaiter : internal::Waiter {
+    std::optional<T> slot;
+  };
+  struct SendWaiter : internal::Waiter {
+    explicit SendWaiter(T* v) : value(v) {}
+    T* value;
+    bool closed = false;
+  };
+
+  // Takes a buffered value (refilling from a blocked sender) or, unbuffered,
+  // a blocked sender's value.
+  std::optional<T> TakeLocked() {
+    if (!buffer_.empty()) {
+      std::optional<T> v(std::move(buffer_.front()));
+      buffer_.pop_front();
+      if (auto* s = static_cast<SendWaiter*>(senders_.PopFront())) {
+        buffer_.push_back(std::move(*s->value));
+        internal::Notify(s);
+      }
+      return v;
+    }
+    if (auto* s = static_cast<SendWaiter*>(senders_.PopFront())) {
+      std::optional<T> v(std::move(*s->value));
+      internal::Notify(s);
+      return v;
+    }
+    return std::nullopt;
+  }
+
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::deque<T> buffer_;
+  bool closed_ = false;
+  internal::WaitList receivers_;
+  internal::WaitList senders_;
+};
+
+}  // namespace lab
+
+#endif  // LABRPC_RUNTIME_CHAN_H_

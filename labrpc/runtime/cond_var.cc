@@ -1,0 +1,44 @@
+// labrpc/runtime/cond_var.cc
+//
+// CondVar on the runtime's wait lists: the same code in both runtimes.
+
+#include "labrpc/runtime/cond_var.h"
+
+#include "labrpc/runtime/runtime.h"
+
+namespace lab {
+
+using internal::Wake;
+
+void CondVar::Wait(Mutex* mu) { WaitUntil(mu, absl::InfiniteFuture()); }
+
+bool CondVar::WaitFor(Mutex* mu, absl::Duration timeout) {
+  return WaitUntil(mu, timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                            : lab::Now() + timeout);
+}
+
+bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) {
+  internal::Waiter w;
+  std::unique_lock<std::mutex> lk(mu_);
+  waiters_.PushBack(&w);
+  mu->unlock();
+  Wake wake = internal::WaitOn(lk, waiters_, w, deadline, "CondVar.Wait", /*interruptible=*/true);
+  if (wake == Wake::kKilled && w.notified) internal::NotifyFront(waiters_);
+  lk.unlock();
+  mu->LockAfterWait();
+  if (wake == Wake::kKilled) throw TaskKilled();
+  return wake == Wake::kNotified;
+}
+
+void CondVar::NotifyOne() {
+  std::lock_guard<std::mutex> lk(mu_);
+  internal::NotifyFront(waiters_);
+}
+
+void CondVar::NotifyAll() {
+  std::lock_guard<std::mutex> lk(mu_);
+  while (internal::NotifyFront(waiters_) != nullptr) {
+  }
+}
+
+}  // namespace lab

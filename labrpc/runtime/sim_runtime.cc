@@ -1,0 +1,357 @@
+// labrpc/runtime/sim_runtime.cc
+//
+// The sim runtime: every task is a fiber on the OS thread that called
+// World::Run. A scheduler loop runs one task at a time until it blocks or
+// yields, then picks the next among the runnable tasks with a PRNG seeded
+// from the world's seed. When no task is runnable the virtual clock jumps to
+// the earliest timer. So a seed fixes the whole run, and a run takes as long
+// as its computation, not as its sleeps.
+//
+// What real threads cannot do, this does: a deadlock (nothing runnable, no
+// timer) is reported with every blocked task and what it waits on; a killed
+// task never runs again before it unwinds; a task that runs for
+// options.busy_limit of real time without a runtime call is reported by a
+// watchdog thread, which ends the process.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <queue>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "labrpc/runtime/fiber.h"
+#include "labrpc/runtime/internal.h"
+
+namespace lab::internal {
+namespace {
+
+// Virtual time starts at a fixed instant so runs replay exactly.
+const absl::Time kSimEpoch = absl::FromUnixSeconds(1'000'000'000);
+
+// Shutdown gives killed tasks this many dispatches to end.
+constexpr uint64_t kShutdownStepLimit = 10'000'000;
+
+enum class Event : uint64_t { kDispatch = 1, kSpawn = 2, kFinish = 3, kTimer = 4 };
+
+struct SimTask : TaskBase {
+  using TaskBase::TaskBase;
+  enum class State { kRunnable, kRunning, kBlocked, kDone };
+
+  std::function<void()> fn;
+  Fiber* fiber = nullptr;
+  State state = State::kRunnable;
+  bool permit = false;          // an Unpark that came while not blocked
+  bool interruptible = false;   // of the current block
+  Wake wake = Wake::kNotified;  // why the last block ended
+  uint64_t timer_gen = 0;       // invalidates stale timers
+};
+
+struct Timer {
+  absl::Time at;
+  uint64_t seq;
+  uint64_t task_id;  // tasks may end before their stale timers fire
+  uint64_t gen;
+  bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  // splitmix64's finalizer over the running hash and the value.
+  uint64_t z = h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+bool Unwinding() { return std::uncaught_exceptions() > 0; }
+
+class SimRuntime : public Runtime {
+ public:
+  explicit SimRuntime(const WorldOptions& options)
+      : Runtime(options), now_(kSimEpoch), sched_rng_(options.seed ^ 0x5eed5c4edULL) {}
+
+  ~SimRuntime() override {
+    for (auto& [id, t] : tasks_) {
+      // Only after a stuck shutdown; their stacks are abandoned.
+      delete t;
+    }
+  }
+
+  RuntimeKind kind() const override { return RuntimeKind::kSim; }
+
+  absl::Status Run(std::function<void()> main) override;
+
+  void Spawn(std::shared_ptr<Group> group, std::string name, std::function<void()> fn) override {
+    SimTask* t;
+    {
+      std::lock_guard<std::mutex> l(group->mu);
+      if (group->killed) return;
+      t = new SimTask(this, next_id_++, std::move(name), group);
+      group->tasks[t->id] = t;
+    }
+    t->fn = std::move(fn);
+    t->fiber = fibers_.Create(options_.stack_size, [t] {
+      RunTaskBody(t, t->fn);
+      t->fn = nullptr;  // destroys captures inside the task
+    });
+    tasks_[t->id] = t;
+    runnable_.push_back(t);
+    Record(Event::kSpawn, t->id);
+    if (current_ != nullptr) Yield();
+  }
+
+  absl::Time Now() override { return now_; }
+
+  void Yield() override {
+    SimTask* t = Current("lab::Yield");
+    if (t->killed.load() && !Unwinding()) throw TaskKilled();
+    t->state = SimTask::State::kRunnable;
+    runnable_.push_back(t);
+    fibers_.Suspend();
+    if (t->killed.load() && !Unwinding()) throw TaskKilled();
+  }
+
+  Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
+    SimTask* t = Current(reason);
+    interruptible = interruptible && !Unwinding();
+    if (interruptible && t->killed.load()) return Wake::kKilled;
+    if (t->permit) {
+      t->permit = false;
+      return Wake::kNotified;
+    }
+    if (deadline <= now_) return Wake::kTimeout;
+    t->state = SimTask::State::kBlocked;
+    t->interruptible = interruptible;
+    t->blocked_in.store(reason);
+    if (deadline != absl::InfiniteFuture()) {
+      timers_.push(Timer{deadline, timer_seq_++, t->id, ++t->timer_gen});
+    }
+    fibers_.Suspend();
+    t->blocked_in.store(nullptr);
+    // A killed task runs no more lab code, even if it was woken first.
+    if (interruptible && t->killed.load()) return Wake::kKilled;
+    return t->wake;
+  }
+
+  void Unpark(TaskBase* task) override {
+    auto* t = static_cast<SimTask*>(task);
+    if (t->state == SimTask::State::kBlocked) {
+      MakeRunnable(t, Wake::kNotified);
+    } else {
+      t->permit = true;
+    }
+  }
+
+  void Kill(TaskBase* task) override {
+    auto* t = static_cast<SimTask*>(task);
+    t->killed.store(true);
+    if (t->state == SimTask::State::kBlocked && t->interruptible) MakeRunnable(t, Wake::kKilled);
+  }
+
+  uint64_t Fingerprint() const override { return fingerprint_; }
+
+ private:
+  SimTask* Current(const char* what) {
+    if (current_ == nullptr) Fatal(absl::StrCat(what, " called outside a sim task"));
+    return current_;
+  }
+
+  void MakeRunnable(SimTask* t, Wake why) {
+    t->state = SimTask::State::kRunnable;
+    t->wake = why;
+    ++t->timer_gen;
+    runnable_.push_back(t);
+  }
+
+  void Record(Event e, uint64_t id) {
+    fingerprint_ = Mix(fingerprint_, static_cast<uint64_t>(absl::ToUnixNanos(now_)));
+    fingerprint_ = Mix(fingerprint_, static_cast<uint64_t>(e) << 56 ^ id);
+  }
+
+  // Runs one task until it blocks, yields or ends.
+  void Dispatch(SimTask* t) {
+    t->state = SimTask::State::kRunning;
+    current_ = t;
+    SetCurrentTask(t);
+    watch_task_.store(t, std::memory_order_relaxed);
+    dispatches_.fetch_add(1, std::memory_order_relaxed);
+    Record(Event::kDispatch, t->id);
+    fibers_.SwitchTo(t->fiber);
+    watch_task_.store(nullptr, std::memory_order_relaxed);
+    SetCurrentTask(nullptr);
+    current_ = nullptr;
+    if (t->fiber->finished()) Finish(t);
+  }
+
+  void Finish(SimTask* t) {
+    Record(Event::kFinish, t->id);
+    t->state = SimTask::State::kDone;
+    if (t->id == main_id_) main_done_ = true;
+    LeaveGroup(t);
+    fibers_.Destroy(t->fiber);
+    tasks_.erase(t->id);
+    delete t;
+  }
+
+  // Moves the clock to the earliest live timer and wakes every task whose
+  // timer is due. False if there is no live timer.
+  bool FireTimers() {
+    while (!timers_.empty()) {
+      if (LiveTimerTask(timers_.top()) == nullptr) {
+        timers_.pop();  // stale: the task was woken another way, or ended
+        continue;
+      }
+      if (timers_.top().at > now_) now_ = timers_.top().at;
+      while (!timers_.empty() && timers_.top().at <= now_) {
+        Timer timer = timers_.top();
+        timers_.pop();
+        if (SimTask* t = LiveTimerTask(timer)) {
+          Record(Event::kTimer, t->id);
+          MakeRunnable(t, Wake::kTimeout);
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // The task a timer would wake, or null if the timer is stale.
+  SimTask* LiveTimerTask(const Timer& timer) {
+    auto it = tasks_.find(timer.task_id);
+    if (it == tasks_.end()) return nullptr;
+    SimTask* t = it->second;
+    if (timer.gen != t->timer_gen || t->state != SimTask::State::kBlocked) return nullptr;
+    return t;
+  }
+
+  SimTask* PickRunnable() {
+    const size_t i = static_cast<size_t>(sched_rng_() % runnable_.size());
+    SimTask* t = runnable_[i];
+    runnable_[i] = runnable_.back();
+    runnable_.pop_back();
+    return t;
+  }
+
+  void StartWatchdog();
+  void StopWatchdog();
+  [[noreturn]] void ReportStuckShutdown(const std::string& why);
+
+  FiberScheduler fibers_;
+  absl::Time now_;
+  std::mt19937_64 sched_rng_;
+  uint64_t fingerprint_ = 0;
+  uint64_t next_id_ = 1;
+  uint64_t timer_seq_ = 0;
+  uint64_t main_id_ = 0;
+  bool main_done_ = false;
+  SimTask* current_ = nullptr;
+  std::vector<SimTask*> runnable_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::map<uint64_t, SimTask*> tasks_;  // every task not yet finished
+
+  // Read by the watchdog thread.
+  std::atomic<SimTask*> watch_task_{nullptr};
+  std::atomic<uint64_t> dispatches_{0};
+  std::thread watchdog_;
+  std::mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  bool watchdog_stop_ = false;
+};
+
+absl::Status SimRuntime::Run(std::function<void()> main) {
+  StartWatchdog();
+  main_id_ = next_id_;
+  Spawn(root_, "main", std::move(main));
+  absl::Status status;
+  bool shutting_down = false;
+  uint64_t shutdown_steps = 0;
+  while (true) {
+    if (main_done_ && !shutting_down) {
+      shutting_down = true;
+      KillAllGroups();
+    }
+    if (!runnable_.empty()) {
+      if (shutting_down && ++shutdown_steps > kShutdownStepLimit) {
+        ReportStuckShutdown(absl::StrCat("killed tasks still running after ", kShutdownStepLimit,
+                                         " scheduling steps (catching lab::TaskKilled?)"));
+      }
+      Dispatch(PickRunnable());
+      continue;
+    }
+    if (FireTimers()) continue;
+    if (tasks_.empty()) break;
+    if (shutting_down) {
+      ReportStuckShutdown("tasks blocked for good while shutting down");
+    }
+    status = absl::AbortedError(absl::StrCat(
+        "deadlock at t=", absl::FormatDuration(now_ - kSimEpoch), " (seed ", options_.seed,
+        "): every task is blocked and no timer is pending:\n", DescribeTasks()));
+    std::fprintf(stderr, "lab: %s", std::string(status.message()).c_str());
+    std::fflush(stderr);
+    shutting_down = true;
+    KillAllGroups();
+  }
+  StopWatchdog();
+  return status;
+}
+
+void SimRuntime::ReportStuckShutdown(const std::string& why) {
+  std::fprintf(stderr, "lab: sim shutdown (seed %llu): %s:\n%s",
+               static_cast<unsigned long long>(options_.seed), why.c_str(),
+               DescribeTasks().c_str());
+  std::fflush(stderr);
+  std::_Exit(kStuckTaskExitCode);
+}
+
+void SimRuntime::StartWatchdog() {
+  watchdog_ = std::thread([this] {
+    using Clock = std::chrono::steady_clock;
+    const auto limit = absl::ToChronoNanoseconds(options_.busy_limit);
+    uint64_t last_dispatches = dispatches_.load();
+    auto last_change = Clock::now();
+    std::unique_lock<std::mutex> l(watchdog_mu_);
+    while (!watchdog_stop_) {
+      watchdog_cv_.wait_for(l, std::chrono::milliseconds(50));
+      const uint64_t d = dispatches_.load(std::memory_order_relaxed);
+      SimTask* running = watch_task_.load(std::memory_order_relaxed);
+      if (d != last_dispatches || running == nullptr) {
+        last_dispatches = d;
+        last_change = Clock::now();
+        continue;
+      }
+      if (Clock::now() - last_change >= limit) {
+        std::fprintf(stderr,
+                     "lab: task %llu \"%s\" has run for %s of real time without a runtime call "
+                     "(a busy loop?). In sim, tasks take turns: a task must sleep, wait, lock, "
+                     "send, receive or lab::Yield() for others to run. seed %llu\n",
+                     static_cast<unsigned long long>(running->id), running->name.c_str(),
+                     absl::FormatDuration(options_.busy_limit).c_str(),
+                     static_cast<unsigned long long>(options_.seed));
+        std::fflush(stderr);
+        std::_Exit(kStuckTaskExitCode);
+      }
+    }
+  });
+}
+
+void SimRuntime::StopWatchdog() {
+  {
+    std::lock_guard<std::mutex> l(watchdog_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_cv_.notify_all();
+  watchdog_.join();
+}
+
+}  // namespace
+
+std::unique_ptr<Runtime> NewSimRuntime(const WorldOptions& options) {
+  return std::make_unique<SimRuntime>(options);
+}
+
+}  // namespace lab::internal

@@ -1,0 +1,90 @@
+// labrpc/runtime/task_group.cc
+
+#include "labrpc/runtime/task_group.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/world.h"
+
+namespace lab {
+
+using internal::CurrentTaskOrDie;
+using internal::TaskBase;
+
+TaskGroup::TaskGroup(std::string name)
+    : group_(CurrentTaskOrDie("lab::TaskGroup")->rt->NewGroup(std::move(name))) {}
+
+TaskGroup::~TaskGroup() {
+  TaskBase* self = internal::CurrentTask();
+  if (self == nullptr || self->rt != group_->rt) {
+    internal::Fatal(absl::StrCat("lab::TaskGroup \"", group_->name,
+                                 "\" destroyed outside a task of its world"));
+  }
+  Kill();
+  const absl::Duration grace = group_->rt->options().shutdown_grace;
+  if (!Join(grace)) {
+    std::fprintf(stderr,
+                 "lab: task group \"%s\": tasks still running %s after it was killed "
+                 "(a task that never makes a runtime call cannot be stopped):\n",
+                 group_->name.c_str(), absl::FormatDuration(grace).c_str());
+    std::lock_guard<std::mutex> l(group_->mu);
+    for (auto& [id, task] : group_->tasks) {
+      const char* blocked = task->blocked_in.load();
+      std::fprintf(stderr, "  task %llu \"%s\": %s%s\n", static_cast<unsigned long long>(id),
+                   task->name.c_str(), blocked ? "blocked in " : "running",
+                   blocked ? blocked : "");
+    }
+    std::fflush(stderr);
+    std::_Exit(kStuckTaskExitCode);
+  }
+}
+
+void TaskGroup::Go(std::string name, std::function<void()> fn) {
+  group_->rt->Spawn(group_, std::move(name), std::move(fn));
+}
+
+void TaskGroup::Kill() { group_->rt->KillGroup(*group_); }
+
+bool TaskGroup::Join(absl::Duration timeout) {
+  TaskBase* self = CurrentTaskOrDie("lab::TaskGroup::Join");
+  if (self->group == group_) {
+    internal::Fatal(absl::StrCat("lab::TaskGroup::Join on group \"", group_->name,
+                                 "\" from one of its own tasks would wait forever"));
+  }
+  const absl::Time deadline = group_->rt->Now() + timeout;
+  internal::Waiter w;
+  std::unique_lock<std::mutex> lk(group_->mu);
+  while (!group_->tasks.empty()) {
+    w.notified = false;
+    group_->joiners.PushBack(&w);
+    if (internal::WaitOn(lk, group_->joiners, w, deadline, "TaskGroup.Join",
+                         /*interruptible=*/false) == internal::Wake::kTimeout) {
+      return group_->tasks.empty();
+    }
+  }
+  return true;
+}
+
+int TaskGroup::live() const {
+  std::lock_guard<std::mutex> l(group_->mu);
+  return static_cast<int>(group_->tasks.size());
+}
+
+bool TaskGroup::killed() const {
+  std::lock_guard<std::mutex> l(group_->mu);
+  return group_->killed;
+}
+
+const std::string& TaskGroup::name() const { return group_->name; }
+
+TaskGroup::Scope::Scope(TaskGroup& group) : task_(CurrentTaskOrDie("lab::TaskGroup::Scope")) {
+  saved_ = task_->spawn_group;
+  task_->spawn_group = group.group_;
+}
+
+TaskGroup::Scope::~Scope() { task_->spawn_group = std::move(saved_); }
+
+}  // namespace lab

@@ -1,0 +1,129 @@
+// labrpc/runtime/wait_list.cc
+//
+// The blocking mechanism under every primitive, and the calling thread's
+// current task. See wait_list.h.
+
+#include "labrpc/runtime/wait_list.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "labrpc/runtime/internal.h"
+
+namespace lab::internal {
+namespace {
+
+thread_local TaskBase* tl_task = nullptr;
+thread_local bool tl_in_sim = false;
+
+}  // namespace
+
+TaskBase* CurrentTask() { return tl_task; }
+
+void SetCurrentTask(TaskBase* task) {
+  tl_task = task;
+  tl_in_sim = task != nullptr && task->rt->kind() == RuntimeKind::kSim;
+}
+
+TaskBase* CurrentTaskOrDie(const char* what) {
+  if (tl_task == nullptr) {
+    Fatal(std::string(what) +
+          " called outside a lab::World task; run lab code inside "
+          "lab::World::Run (or a task it started)");
+  }
+  return tl_task;
+}
+
+bool InSim() { return tl_in_sim; }
+
+void SchedulingPoint() {
+  TaskBase* t = tl_task;
+  if (t == nullptr) return;
+  if (tl_in_sim) {
+    t->rt->Yield();
+  } else if (t->killed.load(std::memory_order_relaxed)) {
+    throw TaskKilled();
+  }
+}
+
+void Fatal(const std::string& message) {
+  if (tl_task != nullptr) {
+    std::fprintf(stderr, "lab: %s (in task \"%s\", seed %llu)\n", message.c_str(),
+                 tl_task->name.c_str(),
+                 static_cast<unsigned long long>(tl_task->rt->options().seed));
+  } else {
+    std::fprintf(stderr, "lab: %s\n", message.c_str());
+  }
+  std::fflush(stderr);
+  std::abort();
+}
+
+Waiter::Waiter() : task(CurrentTaskOrDie("a blocking lab call")) {}
+
+void WaitList::PushBack(Waiter* w) {
+  w->prev = tail_;
+  w->next = nullptr;
+  if (tail_ != nullptr) {
+    tail_->next = w;
+  } else {
+    head_ = w;
+  }
+  tail_ = w;
+  w->linked = true;
+}
+
+Waiter* WaitList::PopFront() {
+  Waiter* w = head_;
+  if (w != nullptr) Remove(w);
+  return w;
+}
+
+void WaitList::Remove(Waiter* w) {
+  if (!w->linked) return;
+  if (w->prev != nullptr) {
+    w->prev->next = w->next;
+  } else {
+    head_ = w->next;
+  }
+  if (w->next != nullptr) {
+    w->next->prev = w->prev;
+  } else {
+    tail_ = w->prev;
+  }
+  w->prev = w->next = nullptr;
+  w->linked = false;
+}
+
+Wake WaitOn(std::unique_lock<std::mutex>& lk, WaitList& list, Waiter& w,
+            absl::Time deadline, const char* reason, bool interruptible) {
+  Runtime* rt = w.task->rt;
+  while (!w.notified) {
+    lk.unlock();
+    Wake wake = rt->Park(deadline, reason, interruptible);
+    lk.lock();
+    if (wake == Wake::kKilled) {
+      // Even if notified meanwhile: the caller passes the notification on.
+      list.Remove(&w);
+      return wake;
+    }
+    if (w.notified) break;
+    if (wake == Wake::kTimeout) {
+      list.Remove(&w);
+      return wake;
+    }
+  }
+  return Wake::kNotified;
+}
+
+void Notify(Waiter* w) {
+  w->notified = true;
+  w->task->rt->Unpark(w->task);
+}
+
+Waiter* NotifyFront(WaitList& list) {
+  Waiter* w = list.PopFront();
+  if (w != nullptr) Notify(w);
+  return w;
+}
+
+}  // namespace lab::internal
