@@ -30,11 +30,11 @@ struct Group;
 // One task. The runtime that made it owns it; it is freed after the task
 // ends and has left its group.
 struct TaskBase {
-  TaskBase(Runtime* rt, uint64_t id, std::string name, std::shared_ptr<Group> group)
-      : rt(rt), id(id), name(std::move(name)), group(std::move(group)) {}
+  TaskBase(Runtime* rt, uint64_t id, std::string name, std::shared_ptr<Group> group);
   virtual ~TaskBase() = default;
 
   Runtime* const rt;
+  const bool in_sim;  // rt->kind() == kSim, cached for the hot paths
   const uint64_t id;  // 1, 2, ... in start order, per world
   const std::string name;
   const std::shared_ptr<Group> group;

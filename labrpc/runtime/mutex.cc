@@ -15,6 +15,7 @@ using internal::Wake;
 
 void Mutex::lock() {
   if (!InSim()) {
+    internal::SchedulingPoint();  // a killed task stops here
     os_.lock();
     return;
   }

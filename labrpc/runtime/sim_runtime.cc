@@ -179,7 +179,8 @@ class SimRuntime : public Runtime {
     current_ = t;
     SetCurrentTask(t);
     watch_task_.store(t, std::memory_order_relaxed);
-    dispatches_.fetch_add(1, std::memory_order_relaxed);
+    // Only this thread writes it: no read-modify-write needed.
+    dispatches_.store(dispatches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     Record(Event::kDispatch, t->id);
     fibers_.SwitchTo(t->fiber);
     watch_task_.store(nullptr, std::memory_order_relaxed);
@@ -230,7 +231,10 @@ class SimRuntime : public Runtime {
   }
 
   SimTask* PickRunnable() {
-    const size_t i = static_cast<size_t>(sched_rng_() % runnable_.size());
+    const size_t n = runnable_.size();
+    // Multiply-shift maps the draw onto [0, n) without a division.
+    const size_t i = n == 1 ? 0
+                            : static_cast<size_t>((static_cast<unsigned __int128>(sched_rng_()) * n) >> 64);
     SimTask* t = runnable_[i];
     runnable_[i] = runnable_.back();
     runnable_.pop_back();

@@ -8,6 +8,7 @@
 // after options.shutdown_grace are named and the process exits, since a
 // thread cannot be stopped from outside and what it uses cannot be freed.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -25,11 +26,28 @@ struct ThreadTask : TaskBase {
   using TaskBase::TaskBase;
   std::function<void()> fn;
 
-  // Parking: guarded by park_mu.
-  std::mutex park_mu;
+  // Parking. A waker sets `permit`, then wakes the thread only if it is
+  // `sleeping`; the parked side sets `sleeping`, then re-checks `permit`
+  // before it waits. Both are sequentially consistent, so one of the two
+  // always sees the other's write and no wake-up is lost.
+  std::atomic<bool> permit{false};
+  std::atomic<bool> sleeping{false};
+  std::mutex park_mu;  // held from `sleeping` until the wait starts
   std::condition_variable park_cv;
-  bool permit = false;
 };
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// A hand-off between two threads that are both on a CPU takes well under a
+// microsecond; a sleep/wake pair takes tens of microseconds. So a parking
+// task first spins this many times (a few microseconds) for its permit.
+constexpr int kParkSpins = 200;
 
 bool Unwinding() { return std::uncaught_exceptions() > 0; }
 
@@ -86,17 +104,24 @@ class ThreadRuntime : public Runtime {
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
     auto* t = static_cast<ThreadTask*>(CurrentTaskOrDie(reason));
     interruptible = interruptible && !Unwinding();
+    for (int i = 0; i < kParkSpins; ++i) {
+      if (t->permit.load(std::memory_order_relaxed) && t->permit.exchange(false)) {
+        return Wake::kNotified;
+      }
+      if (interruptible && t->killed.load(std::memory_order_relaxed)) return Wake::kKilled;
+      CpuRelax();
+    }
     std::unique_lock<std::mutex> l(t->park_mu);
     t->blocked_in.store(reason);
+    t->sleeping.store(true);
     Wake wake;
     while (true) {
-      if (interruptible && t->killed.load()) {
-        wake = Wake::kKilled;
+      if (t->permit.exchange(false)) {
+        wake = Wake::kNotified;
         break;
       }
-      if (t->permit) {
-        t->permit = false;
-        wake = Wake::kNotified;
+      if (interruptible && t->killed.load()) {
+        wake = Wake::kKilled;
         break;
       }
       if (deadline == absl::InfiniteFuture()) {
@@ -109,22 +134,27 @@ class ThreadRuntime : public Runtime {
         t->park_cv.wait_until(l, absl::ToChronoTime(deadline));
       }
     }
+    t->sleeping.store(false);
     t->blocked_in.store(nullptr);
     return wake;
   }
 
   void Unpark(TaskBase* task) override {
     auto* t = static_cast<ThreadTask*>(task);
-    std::lock_guard<std::mutex> l(t->park_mu);
-    t->permit = true;
-    t->park_cv.notify_one();
+    t->permit.store(true);
+    if (t->sleeping.load()) {
+      std::lock_guard<std::mutex> l(t->park_mu);
+      t->park_cv.notify_one();
+    }
   }
 
   void Kill(TaskBase* task) override {
     auto* t = static_cast<ThreadTask*>(task);
     t->killed.store(true);
-    std::lock_guard<std::mutex> l(t->park_mu);
-    t->park_cv.notify_one();
+    if (t->sleeping.load()) {
+      std::lock_guard<std::mutex> l(t->park_mu);
+      t->park_cv.notify_one();
+    }
   }
 
   uint64_t Fingerprint() const override { return 0; }

@@ -22,7 +22,7 @@ TaskBase* CurrentTask() { return tl_task; }
 
 void SetCurrentTask(TaskBase* task) {
   tl_task = task;
-  tl_in_sim = task != nullptr && task->rt->kind() == RuntimeKind::kSim;
+  tl_in_sim = task != nullptr && task->in_sim;
 }
 
 TaskBase* CurrentTaskOrDie(const char* what) {

@@ -82,6 +82,13 @@ absl::Status World::Run(std::function<void()> main) {
 
 namespace internal {
 
+TaskBase::TaskBase(Runtime* rt, uint64_t id, std::string name, std::shared_ptr<Group> group)
+    : rt(rt),
+      in_sim(rt->kind() == RuntimeKind::kSim),
+      id(id),
+      name(std::move(name)),
+      group(std::move(group)) {}
+
 Runtime::Runtime(const WorldOptions& options)
     : options_(options), root_(std::make_shared<Group>(this, "main")), rng_(options.seed) {}
 
