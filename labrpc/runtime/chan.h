@@ -54,7 +54,9 @@ class Chan {
     internal::Wake wake = internal::WaitOn(lk, senders_, w, absl::InfiniteFuture(),
                                            "Chan.Send", /*interruptible=*/true);
     if (wake == internal::Wake::kKilled) throw TaskKilled();
+    // Notified: the channel may be gone; only `w` is ours to read.
     if (w.closed) internal::Fatal("send on closed channel");
+    internal::ThrowIfKilled();
   }
 
   // Blocks until a value arrives; nullopt once the channel is closed and
@@ -68,11 +70,10 @@ class Chan {
     receivers_.PushBack(&w);
     internal::Wake wake = internal::WaitOn(lk, receivers_, w, absl::InfiniteFuture(),
                                            "Chan.Recv", /*interruptible=*/true);
-    if (wake == internal::Wake::kKilled) {
-      // A value handed to a task that is being killed is lost, as it would be
-      // with a crashed receiver.
-      throw TaskKilled();
-    }
+    if (wake == internal::Wake::kKilled) throw TaskKilled();
+    // Notified: the channel may be gone; only `w` is ours to read. A value
+    // handed to a task killed meanwhile is lost, as with a crashed receiver.
+    internal::ThrowIfKilled();
     return std::move(w.slot);
   }
 

@@ -17,16 +17,20 @@ bool CondVar::WaitFor(Mutex* mu, absl::Duration timeout) {
                                                             : lab::Now() + timeout);
 }
 
-bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) {
+// Releases and re-acquires `mu`, which the analysis cannot express.
+bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   internal::Waiter w;
   std::unique_lock<std::mutex> lk(mu_);
   waiters_.PushBack(&w);
+  // Once linked, no notification can be missed: release our own lock before
+  // the caller's mutex, so the two are never held together.
+  lk.unlock();
   mu->unlock();
   Wake wake = internal::WaitOn(lk, waiters_, w, deadline, "CondVar.Wait", /*interruptible=*/true);
-  if (wake == Wake::kKilled && w.notified) internal::NotifyFront(waiters_);
-  lk.unlock();
+  if (lk.owns_lock()) lk.unlock();
   mu->LockAfterWait();
   if (wake == Wake::kKilled) throw TaskKilled();
+  internal::ThrowIfKilled();  // woken, but killed meanwhile
   return wake == Wake::kNotified;
 }
 

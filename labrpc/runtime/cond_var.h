@@ -32,12 +32,17 @@ class CondVar {
   bool WaitFor(Mutex* mu, absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   bool WaitUntil(Mutex* mu, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
-  // The same with a std::unique_lock that holds the mutex.
-  void Wait(std::unique_lock<Mutex>& lock) { Wait(lock.mutex()); }
-  bool WaitFor(std::unique_lock<Mutex>& lock, absl::Duration timeout) {
+  // The same with a std::unique_lock that holds the mutex (std::unique_lock
+  // carries no annotations, so the analysis cannot follow it).
+  void Wait(std::unique_lock<Mutex>& lock) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    Wait(lock.mutex());
+  }
+  bool WaitFor(std::unique_lock<Mutex>& lock, absl::Duration timeout)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return WaitFor(lock.mutex(), timeout);
   }
-  bool WaitUntil(std::unique_lock<Mutex>& lock, absl::Time deadline) {
+  bool WaitUntil(std::unique_lock<Mutex>& lock, absl::Time deadline)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return WaitUntil(lock.mutex(), deadline);
   }
 

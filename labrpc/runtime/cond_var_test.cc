@@ -128,9 +128,12 @@ TEST_P(CondVarTest, WaitForTimesOutAfterTheTimeout) {
     // can once main unlocks.
     std::atomic<int> got{-1};
     Go("prober", [&] {
-      const bool ok = mu_.try_lock();
-      if (ok) mu_.unlock();
-      got.store(ok ? 1 : 0);
+      if (mu_.try_lock()) {
+        mu_.unlock();
+        got.store(1);
+      } else {
+        got.store(0);
+      }
     });
     EXPECT_TRUE(Eventually([&] { return got.load() != -1; }));
     EXPECT_EQ(got.load(), 1);
@@ -145,9 +148,12 @@ TEST_P(CondVarTest, WaitForHoldsTheMutexWhenItReturns) {
     std::unique_lock<Mutex> l(mu_);
     EXPECT_FALSE(cv_.WaitFor(l, absl::Milliseconds(20)));
     Go("prober", [&] {
-      const bool ok = mu_.try_lock();
-      if (ok) mu_.unlock();
-      probe.store(ok ? 1 : 0);
+      if (mu_.try_lock()) {
+        mu_.unlock();
+        probe.store(1);
+      } else {
+        probe.store(0);
+      }
     });
     // Sleep with the mutex held so the prober runs meanwhile.
     const absl::Time deadline = Now() + absl::Seconds(10);
@@ -175,6 +181,7 @@ TEST_P(CondVarTest, WaitForReturnsTrueWhenNotifiedBeforeTheTimeout) {
   RunInWorld([&] {
     // A task sets `ready` after 20ms and notifies; main, waiting up to 10s,
     // wakes then with true.
+    const absl::Time start = Now();
     Go("notifier", [&] {
       lab::SleepFor(absl::Milliseconds(20));
       MutexLock l(&mu_);
@@ -182,7 +189,6 @@ TEST_P(CondVarTest, WaitForReturnsTrueWhenNotifiedBeforeTheTimeout) {
       cv_.NotifyOne();
     });
     std::unique_lock<Mutex> l(mu_);
-    const absl::Time start = Now();
     bool notified = false;
     while (!ready) {
       notified = cv_.WaitFor(l, absl::Seconds(10));

@@ -44,6 +44,10 @@ struct TaskBase {
   std::shared_ptr<Group> spawn_group;
 
   std::atomic<bool> killed{false};
+  // What Unpark() wakes. It outlives the task (in threads it is the parker
+  // of the task's OS thread), so a waker may use it after the woken task has
+  // returned from its wait and ended. Set by the runtime at start.
+  void* wake_handle = nullptr;
   // What the task is blocked in, for reports; null while it runs.
   std::atomic<const char*> blocked_in{nullptr};
 };
@@ -66,6 +70,7 @@ void SetCurrentTask(TaskBase* task);
 // The calling task, or Fatal naming `what` as the call made outside a world.
 TaskBase* CurrentTaskOrDie(const char* what);
 
+
 class Runtime {
  public:
   explicit Runtime(const WorldOptions& options);
@@ -86,7 +91,9 @@ class Runtime {
   // Blocks the calling task until Unpark(), the deadline, or (interruptible)
   // a kill. May return kNotified spuriously: callers re-check their state.
   virtual Wake Park(absl::Time deadline, const char* reason, bool interruptible) = 0;
-  virtual void Unpark(TaskBase* task) = 0;
+  // Wakes the task whose wake_handle this is, or makes its next Park()
+  // return at once.
+  virtual void Unpark(void* wake_handle) = 0;
   // Marks `task` killed and wakes it if it is in an interruptible wait.
   virtual void Kill(TaskBase* task) = 0;
   virtual uint64_t Fingerprint() const = 0;

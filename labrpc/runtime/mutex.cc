@@ -1,8 +1,9 @@
 // labrpc/runtime/mutex.cc
 //
-// In threads, Mutex is its OS mutex. In sim, os_ only guards the sim state
-// for the instant it is touched (it is never held across a task switch), and
-// waiting happens through the runtime so the scheduler sees it.
+// One implementation for both runtimes: a flag and a wait list under a
+// std::mutex that is held only for the instant they are touched (never
+// across a task switch), with waiting done through the runtime, so a kill
+// can interrupt it and the sim scheduler sees it.
 
 #include "labrpc/runtime/mutex.h"
 
@@ -10,58 +11,51 @@
 
 namespace lab {
 
-using internal::InSim;
 using internal::Wake;
 
-void Mutex::lock() {
-  if (!InSim()) {
-    internal::SchedulingPoint();  // a killed task stops here
-    os_.lock();
-    return;
-  }
-  SimLock(/*interruptible=*/true);
+void Mutex::lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  internal::SchedulingPoint();
+  Acquire(/*interruptible=*/true);
 }
 
-void Mutex::LockAfterWait() {
-  if (!InSim()) {
-    os_.lock();
-    return;
-  }
-  SimLock(/*interruptible=*/false);
-}
+void Mutex::LockAfterWait() { Acquire(/*interruptible=*/false); }
 
-void Mutex::SimLock(bool interruptible) {
-  if (interruptible) internal::SchedulingPoint();
-  std::unique_lock<std::mutex> lk(os_);
-  while (sim_locked_) {
+void Mutex::Acquire(bool interruptible) {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (locked_) {
     internal::Waiter w;
-    sim_waiters_.PushBack(&w);
-    if (internal::WaitOn(lk, sim_waiters_, w, absl::InfiniteFuture(), "Mutex.lock",
-                         interruptible) == Wake::kKilled) {
-      if (w.notified) internal::NotifyFront(sim_waiters_);  // our turn goes to the next
+    waiters_.PushBack(&w);
+    if (internal::WaitOn(lk, waiters_, w, absl::InfiniteFuture(), "Mutex.lock", interruptible) ==
+        Wake::kKilled) {
       throw TaskKilled();
     }
+    lk.lock();  // notified: the mutex lives on, since we are here to take it
   }
-  sim_locked_ = true;
+  locked_ = true;
+  lk.unlock();
+  if (interruptible) {
+    // Killed while it waited: it runs no more lab code.
+    try {
+      internal::ThrowIfKilled();
+    } catch (const TaskKilled&) {
+      unlock();
+      throw;
+    }
+  }
 }
 
-bool Mutex::try_lock() {
-  if (!InSim()) return os_.try_lock();
-  std::lock_guard<std::mutex> lk(os_);
-  if (sim_locked_) return false;
-  sim_locked_ = true;
+bool Mutex::try_lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (locked_) return false;
+  locked_ = true;
   return true;
 }
 
-void Mutex::unlock() {
-  if (!InSim()) {
-    os_.unlock();
-    return;
-  }
-  std::lock_guard<std::mutex> lk(os_);
-  if (!sim_locked_) internal::Fatal("lab::Mutex::unlock of a mutex that is not locked");
-  sim_locked_ = false;
-  internal::NotifyFront(sim_waiters_);
+void Mutex::unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!locked_) internal::Fatal("lab::Mutex::unlock of a mutex that is not locked");
+  locked_ = false;
+  internal::NotifyFront(waiters_);
 }
 
 }  // namespace lab

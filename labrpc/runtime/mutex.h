@@ -9,10 +9,11 @@
 //   ...
 //   lab::MutexLock l(&mu_);
 //
-// In threads it is a plain OS mutex. In sim, lock() is a scheduling point
-// (the scheduler may run another task first), and a task that waits for a
-// held mutex is blocked, which the deadlock report shows as "Mutex.lock".
-// Not recursive; unlock only from the task that locked it.
+// lock() is a scheduling point in sim (the scheduler may run another task
+// first), and in both runtimes a killed task gets lab::TaskKilled from it. A
+// task waiting for a held mutex parks (spinning briefly first in threads);
+// the deadlock report shows it as "Mutex.lock". Not recursive; unlock only
+// from the task that locked it.
 
 #ifndef LABRPC_RUNTIME_MUTEX_H_
 #define LABRPC_RUNTIME_MUTEX_H_
@@ -45,13 +46,12 @@ class ABSL_LOCKABLE Mutex {
 
   // Re-acquires after a condition wait; never throws TaskKilled.
   void LockAfterWait();
-  void SimLock(bool interruptible);
+  // Waits until the mutex is free and takes it.
+  void Acquire(bool interruptible);
 
-  std::mutex os_;  // threads
-
-  // sim: all on one OS thread, guarded by the scheduler.
-  bool sim_locked_ = false;
-  internal::WaitList sim_waiters_;
+  std::mutex mu_;  // guards the two below; never held while waiting
+  bool locked_ = false;
+  internal::WaitList waiters_;
 };
 
 // Holds a Mutex for a scope.

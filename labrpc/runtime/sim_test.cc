@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +29,20 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// ThreadSanitizer gives every fiber its own thread state, which costs memory
+// and time: scale tests shrink under it.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kTsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kTsan = true;
+#else
+constexpr bool kTsan = false;
+#endif
+#else
+constexpr bool kTsan = false;
+#endif
 using lab::testing::RunWorld;
 using lab::testing::TestOptions;
 using lab::testing::TestSeed;
@@ -317,10 +332,16 @@ TEST(SimDeadlock, OppositeLockOrderIsReportedWithBothTasks) {
   EXPECT_EQ(g_tracked_live, 0);
   // And the locks they held were released on the way out.
   status = RunWorld(lab::RuntimeKind::kSim, seed, [&] {
-    EXPECT_TRUE(a.try_lock());
-    EXPECT_TRUE(b.try_lock());
-    a.unlock();
-    b.unlock();
+    if (a.try_lock()) {
+      a.unlock();
+    } else {
+      ADD_FAILURE() << "a is still locked";
+    }
+    if (b.try_lock()) {
+      b.unlock();
+    } else {
+      ADD_FAILURE() << "b is still locked";
+    }
   });
   EXPECT_TRUE(status.ok()) << status;
 }
@@ -368,6 +389,12 @@ TEST(SimDeadlock, CondVarWaitWithNoNotifierIsReported) {
   EXPECT_EQ(g_tracked_live, 0);
 }
 
+// A self-deadlock, on purpose (the analysis would reject it).
+void LockTwice(lab::Mutex& mu) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  mu.lock();
+  mu.lock();
+}
+
 TEST(SimDeadlock, MainBlockedOnItselfIsReported) {
   // main alone, receiving on its own channel: a deadlock of one task.
   ResetTracked();
@@ -386,8 +413,7 @@ TEST(SimDeadlock, MainBlockedOnItselfIsReported) {
   lab::Mutex mu;
   status = RunWorld(lab::RuntimeKind::kSim, TestSeed(), [&] {
     Tracked on_stack;
-    lab::MutexLock first(&mu);
-    lab::MutexLock second(&mu);
+    LockTwice(mu);
   });
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(absl::StrContains(status.message(), "deadlock")) << status;
@@ -411,8 +437,9 @@ TEST(SimDeadlock, TeardownUnwindsOtherTasksBeforeMain) {
     std::string name;
     ~Recorder() { out->push_back(name); }
   };
+  int main_not_last = 0;
+  std::string example;
   for (uint64_t seed = TestSeed(); seed < TestSeed() + 20; ++seed) {
-    SCOPED_TRACE(absl::StrCat("LAB_RUNTIME=sim LAB_SEED=", seed));
     unwound.clear();
     absl::Status status = RunWorld(lab::RuntimeKind::kSim, seed, [&] {
       lab::Go("alice", [&] {
@@ -430,16 +457,24 @@ TEST(SimDeadlock, TeardownUnwindsOtherTasksBeforeMain) {
       Recorder r{&unwound, "main"};
       done.Recv();
     });
-    ASSERT_FALSE(status.ok());
-    ASSERT_EQ(unwound.size(), 3u);
-    EXPECT_EQ(unwound.back(), "main") << "unwound in order: " << absl::StrJoin(unwound, ", ");
+    ASSERT_FALSE(status.ok()) << "LAB_SEED=" << seed;
+    ASSERT_EQ(unwound.size(), 3u) << "LAB_SEED=" << seed;
+    if (unwound.back() != "main") {
+      ++main_not_last;
+      if (example.empty()) {
+        example = absl::StrCat("LAB_SEED=", seed, ": ", absl::StrJoin(unwound, ", "));
+      }
+    }
   }
+  EXPECT_EQ(main_not_last, 0) << "of 20 seeds; unwound in order " << example;
 }
 
 // ---------------------------------------------------------------------------
 // Busy loops
 
-std::atomic<bool> g_spin{true};
+// volatile: each read is a side effect, so the optimizer can neither fold the
+// flag (nothing clears it) nor drop the loop as one that does nothing.
+volatile bool g_spin = true;
 
 TEST(SimBusyLoopDeathTest, SpinningTaskIsNamedAndTheProcessExits) {
   // A task that never makes a runtime call cannot be preempted in sim; the
@@ -452,7 +487,7 @@ TEST(SimBusyLoopDeathTest, SpinningTaskIsNamedAndTheProcessExits) {
         lab::World world(options);
         (void)world.Run([] {
           lab::Go("spinner", [] {
-            while (g_spin.load(std::memory_order_relaxed)) {
+            while (g_spin) {
             }
           });
           lab::SleepFor(absl::Seconds(1));
@@ -563,8 +598,9 @@ TEST(SimKill, KilledGroupNeverRunsAgain) {
 
 TEST(SimScale, TenThousandSleepingTasksAllFinish) {
   // 10k fibers, each sleeping a few random times: every one finishes, and the
-  // whole run is quick because time is virtual.
-  constexpr int kTasks = 10000;
+  // whole run is quick because time is virtual. (ThreadSanitizer cannot map
+  // the per-fiber state for 10k live fibers: fewer there.)
+  const int kTasks = kTsan ? 1000 : 10000;
   const Clock::time_point real_start = Clock::now();
   int finished = 0;
   absl::Duration last;

@@ -55,15 +55,15 @@ bool TaskGroup::Join(absl::Duration timeout) {
                                  "\" from one of its own tasks would wait forever"));
   }
   const absl::Time deadline = group_->rt->Now() + timeout;
-  internal::Waiter w;
   std::unique_lock<std::mutex> lk(group_->mu);
   while (!group_->tasks.empty()) {
-    w.notified = false;
+    internal::Waiter w;
     group_->joiners.PushBack(&w);
     if (internal::WaitOn(lk, group_->joiners, w, deadline, "TaskGroup.Join",
                          /*interruptible=*/false) == internal::Wake::kTimeout) {
       return group_->tasks.empty();
     }
+    lk.lock();  // notified; the group is shared, so it is still here
   }
   return true;
 }

@@ -50,6 +50,13 @@ bool ThrowsTaskKilled(const std::function<void()>& fn) {
   return false;
 }
 
+// True if `mu` is free now (takes and releases it).
+bool IsFree(Mutex& mu) {
+  if (!mu.try_lock()) return false;
+  mu.unlock();
+  return true;
+}
+
 class TaskGroupTest : public testing::RuntimeTest {
  protected:
   // With one task of `group` about to block (it set started_ just before
@@ -104,8 +111,7 @@ TEST_P(TaskGroupTest, KillStopsTaskBlockedInCondVarWait) {
     KillAndExpectStopped(server);
     // The waiter unwound through its lock guard: the mutex is free, and the
     // CondVar no longer lists it (notifying it touches nothing freed).
-    EXPECT_TRUE(mu.try_lock());
-    mu.unlock();
+    EXPECT_TRUE(IsFree(mu));
     cv.NotifyAll();
   });
 }
@@ -169,8 +175,7 @@ TEST_P(TaskGroupTest, KillStopsTaskBlockedInMutexLock) {
     EXPECT_EQ(server.live(), 0);
     EXPECT_FALSE(after_.load()) << "a killed task got the mutex and ran on";
     EXPECT_EQ(unwound_.load(), 1);
-    EXPECT_TRUE(mu.try_lock());
-    mu.unlock();
+    EXPECT_TRUE(IsFree(mu));
   });
 }
 
@@ -421,8 +426,7 @@ TEST_P(TaskGroupTest, SimKilledLockerNeverGetsTheMutex) {
     EXPECT_TRUE(server.Join(kJoinTimeout));
     EXPECT_FALSE(after_.load());
     EXPECT_EQ(unwound_.load(), 1);
-    EXPECT_TRUE(mu.try_lock());
-    mu.unlock();
+    EXPECT_TRUE(IsFree(mu));
   });
 }
 

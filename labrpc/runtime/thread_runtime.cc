@@ -22,18 +22,34 @@
 namespace lab::internal {
 namespace {
 
-struct ThreadTask : TaskBase {
-  using TaskBase::TaskBase;
-  std::function<void()> fn;
-
-  // Parking. A waker sets `permit`, then wakes the thread only if it is
-  // `sleeping`; the parked side sets `sleeping`, then re-checks `permit`
-  // before it waits. Both are sequentially consistent, so one of the two
-  // always sees the other's write and no wake-up is lost.
+// Where a task parks. One per OS thread, living as long as the runtime, so
+// a waker may still touch it after the task it woke has ended. A waker sets
+// `permit`, then wakes the thread only if it is `sleeping`; the parked side
+// sets `sleeping`, then re-checks `permit` before it waits. Both are
+// sequentially consistent, so one of the two always sees the other's write
+// and no wake-up is lost.
+struct Parker {
   std::atomic<bool> permit{false};
   std::atomic<bool> sleeping{false};
-  std::mutex park_mu;  // held from `sleeping` until the wait starts
-  std::condition_variable park_cv;
+  std::mutex mu;  // held from `sleeping` until the wait starts
+  std::condition_variable cv;
+
+  void Wake() {
+    if (sleeping.load()) {
+      std::lock_guard<std::mutex> l(mu);
+      cv.notify_one();
+    }
+  }
+};
+
+struct ThreadTask : TaskBase {
+  ThreadTask(Runtime* rt, uint64_t id, std::string name, std::shared_ptr<Group> group,
+             Parker* parker)
+      : TaskBase(rt, id, std::move(name), std::move(group)), parker(parker) {
+    wake_handle = parker;
+  }
+  std::function<void()> fn;
+  Parker* const parker;  // of the thread the task runs on
 };
 
 inline void CpuRelax() {
@@ -62,11 +78,16 @@ class ThreadRuntime : public Runtime {
   absl::Status Run(std::function<void()> main) override;
 
   void Spawn(std::shared_ptr<Group> group, std::string name, std::function<void()> fn) override {
+    Worker* w = TakeWorker();
     ThreadTask* t;
     {
       std::lock_guard<std::mutex> l(group->mu);
-      if (group->killed) return;
-      t = new ThreadTask(this, next_id_.fetch_add(1), std::move(name), group);
+      if (group->killed) {
+        std::lock_guard<std::mutex> pl(pool_mu_);
+        idle_.push_back(w);
+        return;
+      }
+      t = new ThreadTask(this, next_id_.fetch_add(1), std::move(name), group, &w->parker);
       t->fn = std::move(fn);
       group->tasks[t->id] = t;
     }
@@ -74,23 +95,13 @@ class ThreadRuntime : public Runtime {
       std::lock_guard<std::mutex> l(live_mu_);
       ++live_;
     }
-    Worker* w = nullptr;
-    {
-      std::lock_guard<std::mutex> l(pool_mu_);
-      if (!idle_.empty()) {
-        w = idle_.back();
-        idle_.pop_back();
-      } else {
-        workers_.push_back(std::make_unique<Worker>());
-        w = workers_.back().get();
-        w->job = t;
-        w->thread = std::thread([this, w] { WorkerLoop(w); });
-        return;
-      }
-    }
     std::lock_guard<std::mutex> l(w->mu);
     w->job = t;
-    w->cv.notify_one();
+    if (!w->thread.joinable()) {
+      w->thread = std::thread([this, w] { WorkerLoop(w); });
+    } else {
+      w->cv.notify_one();
+    }
   }
 
   absl::Time Now() override { return absl::Now(); }
@@ -103,20 +114,21 @@ class ThreadRuntime : public Runtime {
 
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
     auto* t = static_cast<ThreadTask*>(CurrentTaskOrDie(reason));
+    Parker& p = *t->parker;
     interruptible = interruptible && !Unwinding();
     for (int i = 0; i < kParkSpins; ++i) {
-      if (t->permit.load(std::memory_order_relaxed) && t->permit.exchange(false)) {
+      if (p.permit.load(std::memory_order_relaxed) && p.permit.exchange(false)) {
         return Wake::kNotified;
       }
       if (interruptible && t->killed.load(std::memory_order_relaxed)) return Wake::kKilled;
       CpuRelax();
     }
-    std::unique_lock<std::mutex> l(t->park_mu);
+    std::unique_lock<std::mutex> l(p.mu);
     t->blocked_in.store(reason);
-    t->sleeping.store(true);
+    p.sleeping.store(true);
     Wake wake;
     while (true) {
-      if (t->permit.exchange(false)) {
+      if (p.permit.exchange(false)) {
         wake = Wake::kNotified;
         break;
       }
@@ -125,48 +137,56 @@ class ThreadRuntime : public Runtime {
         break;
       }
       if (deadline == absl::InfiniteFuture()) {
-        t->park_cv.wait(l);
+        p.cv.wait(l);
       } else {
         if (absl::Now() >= deadline) {
           wake = Wake::kTimeout;
           break;
         }
-        t->park_cv.wait_until(l, absl::ToChronoTime(deadline));
+        p.cv.wait_until(l, absl::ToChronoTime(deadline));
       }
     }
-    t->sleeping.store(false);
+    p.sleeping.store(false);
     t->blocked_in.store(nullptr);
     return wake;
   }
 
-  void Unpark(TaskBase* task) override {
-    auto* t = static_cast<ThreadTask*>(task);
-    t->permit.store(true);
-    if (t->sleeping.load()) {
-      std::lock_guard<std::mutex> l(t->park_mu);
-      t->park_cv.notify_one();
-    }
+  void Unpark(void* wake_handle) override {
+    auto* p = static_cast<Parker*>(wake_handle);
+    p->permit.store(true);
+    p->Wake();
   }
 
   void Kill(TaskBase* task) override {
     auto* t = static_cast<ThreadTask*>(task);
     t->killed.store(true);
-    if (t->sleeping.load()) {
-      std::lock_guard<std::mutex> l(t->park_mu);
-      t->park_cv.notify_one();
-    }
+    t->parker->Wake();
   }
 
   uint64_t Fingerprint() const override { return 0; }
 
  private:
+  // An OS thread that runs tasks one after another.
   struct Worker {
+    Parker parker;  // for the task it runs
     std::thread thread;
     std::mutex mu;
     std::condition_variable cv;
     ThreadTask* job = nullptr;  // guarded by mu
     bool quit = false;          // guarded by mu
   };
+
+  // An idle worker, or a new one (its thread starts with its first job).
+  Worker* TakeWorker() {
+    std::lock_guard<std::mutex> l(pool_mu_);
+    if (!idle_.empty()) {
+      Worker* w = idle_.back();
+      idle_.pop_back();
+      return w;
+    }
+    workers_.push_back(std::make_unique<Worker>());
+    return workers_.back().get();
+  }
 
   void WorkerLoop(Worker* w) {
     while (true) {
@@ -209,10 +229,13 @@ class ThreadRuntime : public Runtime {
       }
       w->cv.notify_one();
     }
-    for (auto& w : workers) w->thread.join();
+    for (auto& w : workers) {
+      if (w->thread.joinable()) w->thread.join();
+    }
   }
 
   std::atomic<uint64_t> next_id_{1};
+  Parker main_parker_;  // for the task "main", on the thread that called Run()
 
   std::mutex live_mu_;
   std::condition_variable live_cv_;
@@ -224,7 +247,7 @@ class ThreadRuntime : public Runtime {
 };
 
 absl::Status ThreadRuntime::Run(std::function<void()> main) {
-  auto* t = new ThreadTask(this, next_id_.fetch_add(1), "main", root_);
+  auto* t = new ThreadTask(this, next_id_.fetch_add(1), "main", root_, &main_parker_);
   {
     std::lock_guard<std::mutex> l(root_->mu);
     root_->tasks[t->id] = t;

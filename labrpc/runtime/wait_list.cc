@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 #include "labrpc/runtime/internal.h"
 
@@ -36,13 +37,21 @@ TaskBase* CurrentTaskOrDie(const char* what) {
 
 bool InSim() { return tl_in_sim; }
 
+void ThrowIfKilled() {
+  TaskBase* t = tl_task;
+  if (t != nullptr && t->killed.load(std::memory_order_relaxed) &&
+      std::uncaught_exceptions() == 0) {
+    throw TaskKilled();
+  }
+}
+
 void SchedulingPoint() {
   TaskBase* t = tl_task;
   if (t == nullptr) return;
   if (tl_in_sim) {
     t->rt->Yield();
-  } else if (t->killed.load(std::memory_order_relaxed)) {
-    throw TaskKilled();
+  } else {
+    ThrowIfKilled();
   }
 }
 
@@ -97,27 +106,34 @@ void WaitList::Remove(Waiter* w) {
 Wake WaitOn(std::unique_lock<std::mutex>& lk, WaitList& list, Waiter& w,
             absl::Time deadline, const char* reason, bool interruptible) {
   Runtime* rt = w.task->rt;
-  while (!w.notified) {
-    lk.unlock();
+  while (true) {
+    if (w.notified.load(std::memory_order_acquire)) {
+      if (lk.owns_lock()) lk.unlock();
+      return Wake::kNotified;
+    }
+    if (lk.owns_lock()) lk.unlock();
     Wake wake = rt->Park(deadline, reason, interruptible);
+    if (w.notified.load(std::memory_order_acquire)) return Wake::kNotified;
+    if (wake == Wake::kNotified) continue;  // spurious: a stale permit
+    // Timed out or killed: unlink, unless a notification slips in first.
     lk.lock();
-    if (wake == Wake::kKilled) {
-      // Even if notified meanwhile: the caller passes the notification on.
-      list.Remove(&w);
-      return wake;
+    if (w.notified.load(std::memory_order_acquire)) {
+      lk.unlock();
+      return Wake::kNotified;
     }
-    if (w.notified) break;
-    if (wake == Wake::kTimeout) {
-      list.Remove(&w);
-      return wake;
-    }
+    list.Remove(&w);
+    return wake;
   }
-  return Wake::kNotified;
 }
 
 void Notify(Waiter* w) {
-  w->notified = true;
-  w->task->rt->Unpark(w->task);
+  // Read all we need first: once `notified` is set the waiter may return,
+  // and its Waiter and its task may be gone.
+  TaskBase* task = w->task;
+  Runtime* rt = task->rt;
+  void* handle = task->wake_handle;
+  w->notified.store(true, std::memory_order_release);
+  rt->Unpark(handle);
 }
 
 Waiter* NotifyFront(WaitList& list) {
