@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +45,9 @@ struct TaskBase {
   std::shared_ptr<Group> spawn_group;
 
   std::atomic<bool> killed{false};
+  // Set once the task's function has returned, while its captures are
+  // destroyed: from then on nothing throws TaskKilled.
+  bool exiting = false;
   // What Unpark() wakes. It outlives the task (in threads it is the parker
   // of the task's OS thread), so a waker may use it after the woken task has
   // returned from its wait and ended. Set by the runtime at start.
@@ -124,6 +128,12 @@ class Runtime {
   std::mutex groups_mu_;
   std::vector<std::weak_ptr<Group>> groups_;
 };
+
+// True while TaskKilled must not be thrown in `t`: during unwinding, and
+// while the task's captures are destroyed after its function returned.
+inline bool MayNotThrow(const TaskBase* t) {
+  return t->exiting || std::uncaught_exceptions() > 0;
+}
 
 std::unique_ptr<Runtime> NewSimRuntime(const WorldOptions& options);
 std::unique_ptr<Runtime> NewThreadRuntime(const WorldOptions& options);

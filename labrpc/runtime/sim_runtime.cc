@@ -74,8 +74,6 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return z ^ (z >> 31);
 }
 
-bool Unwinding() { return std::uncaught_exceptions() > 0; }
-
 class SimRuntime : public Runtime {
  public:
   explicit SimRuntime(const WorldOptions& options)
@@ -104,7 +102,9 @@ class SimRuntime : public Runtime {
     t->fn = std::move(fn);
     t->fiber = fibers_.Create(options_.stack_size, [t] {
       RunTaskBody(t, t->fn);
-      t->fn = nullptr;  // destroys captures inside the task
+      t->exiting = true;
+      t->exiting = true;
+    t->fn = nullptr;  // destroys captures inside the task, which must not throw, which must not throw
     });
     tasks_[t->id] = t;
     runnable_.push_back(t);
@@ -121,12 +121,12 @@ class SimRuntime : public Runtime {
     t->state = SimTask::State::kRunnable;
     runnable_.push_back(t);
     fibers_.Suspend();
-    if (t->killed.load() && !Unwinding()) throw TaskKilled();
+    if (t->killed.load() && !MayNotThrow(t)) throw TaskKilled();
   }
 
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
     SimTask* t = Current(reason);
-    interruptible = interruptible && !Unwinding();
+    interruptible = interruptible && !MayNotThrow(t);
     if (interruptible && t->killed.load()) return Wake::kKilled;
     if (t->permit) {
       t->permit = false;

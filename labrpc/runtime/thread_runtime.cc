@@ -65,8 +65,6 @@ inline void CpuRelax() {
 // task first spins this many times (a few microseconds) for its permit.
 constexpr int kParkSpins = 200;
 
-bool Unwinding() { return std::uncaught_exceptions() > 0; }
-
 class ThreadRuntime : public Runtime {
  public:
   explicit ThreadRuntime(const WorldOptions& options) : Runtime(options) {}
@@ -108,14 +106,14 @@ class ThreadRuntime : public Runtime {
 
   void Yield() override {
     TaskBase* t = CurrentTaskOrDie("lab::Yield");
-    if (t->killed.load() && !Unwinding()) throw TaskKilled();
+    if (t->killed.load() && !MayNotThrow(t)) throw TaskKilled();
     std::this_thread::yield();
   }
 
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
     auto* t = static_cast<ThreadTask*>(CurrentTaskOrDie(reason));
     Parker& p = *t->parker;
-    interruptible = interruptible && !Unwinding();
+    interruptible = interruptible && !MayNotThrow(t);
     for (int i = 0; i < kParkSpins; ++i) {
       if (p.permit.load(std::memory_order_relaxed) && p.permit.exchange(false)) {
         return Wake::kNotified;
@@ -207,7 +205,8 @@ class ThreadRuntime : public Runtime {
   void RunTask(ThreadTask* t) {
     SetCurrentTask(t);
     RunTaskBody(t, t->fn);
-    t->fn = nullptr;  // destroys captures inside the task
+    t->exiting = true;
+    t->fn = nullptr;  // destroys captures inside the task, which must not throw
     SetCurrentTask(nullptr);
     LeaveGroup(t);
     delete t;

@@ -39,8 +39,7 @@ bool InSim() { return tl_in_sim; }
 
 void ThrowIfKilled() {
   TaskBase* t = tl_task;
-  if (t != nullptr && t->killed.load(std::memory_order_relaxed) &&
-      std::uncaught_exceptions() == 0) {
+  if (t != nullptr && t->killed.load(std::memory_order_relaxed) && !MayNotThrow(t)) {
     throw TaskKilled();
   }
 }

@@ -1,0 +1,336 @@
+// labrpc/network.cc
+//
+// The network's bookkeeping, and the life of one call: the caller's task
+// applies the request's fate (delay, loss), starts the handler as a task of
+// the server's group, waits for it while watching for the server's death,
+// then applies the reply's fate (loss, reordering delay).
+
+#include "labrpc/network.h"
+
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace labrpc {
+namespace internal {
+
+struct EndInfo {
+  bool enabled = false;
+  std::optional<std::string> server;  // the address it is connected to
+};
+
+struct NetState {
+  lab::Mutex mu;
+  bool reliable ABSL_GUARDED_BY(mu) = true;
+  bool long_delays ABSL_GUARDED_BY(mu) = false;
+  bool long_reordering ABSL_GUARDED_BY(mu) = false;
+  std::map<std::string, EndInfo> ends ABSL_GUARDED_BY(mu);
+  std::map<std::string, std::shared_ptr<Server>> servers ABSL_GUARDED_BY(mu);
+  int64_t total_count ABSL_GUARDED_BY(mu) = 0;
+  int64_t total_bytes ABSL_GUARDED_BY(mu) = 0;
+  // Runs handlers of servers without a group of their own; null once the
+  // Network is gone.
+  std::unique_ptr<lab::TaskGroup> handlers ABSL_GUARDED_BY(mu);
+
+  // A call's server is dead if its end was disabled or the address now
+  // holds another server (or none).
+  bool IsServerDead(const std::string& end, const std::string& address,
+                    const std::shared_ptr<Server>& server) {
+    lab::MutexLock l(&mu);
+    auto e = ends.find(end);
+    if (e == ends.end() || !e->second.enabled) return true;
+    auto s = servers.find(address);
+    return s == servers.end() || s->second != server;
+  }
+};
+
+namespace {
+
+// One call's hand-off from its handler task to the caller.
+struct PendingCall {
+  lab::Mutex mu;
+  lab::CondVar done_cv;  // notified by the handler task, or its ReplyGuard
+  bool done ABSL_GUARDED_BY(mu) = false;
+  bool ok ABSL_GUARDED_BY(mu) = false;
+  std::string reply ABSL_GUARDED_BY(mu);
+};
+
+// Owned by the handler task's function: when the function is destroyed (the
+// handler finished, was killed, or never started because its group was
+// killed), the caller learns that no more reply is coming.
+struct ReplyGuard {
+  explicit ReplyGuard(std::shared_ptr<PendingCall> call) : call(std::move(call)) {}
+  ~ReplyGuard() {
+    try {
+      lab::MutexLock l(&call->mu);
+      call->done = true;
+      call->done_cv.NotifyAll();
+    } catch (const lab::TaskKilled&) {
+      // Destroyed in a killed caller's task: nobody is left to wait.
+    }
+  }
+  std::shared_ptr<PendingCall> call;
+};
+
+}  // namespace
+}  // namespace internal
+
+// --- Service and Server ------------------------------------------------------
+
+void Service::AddMethod(std::string method, Method m) {
+  if (!methods_.emplace(method, std::move(m)).second) {
+    lab::internal::Fatal(absl::StrCat("labrpc: method ", name_, ".", method, " registered twice"));
+  }
+}
+
+void Server::AddService(std::shared_ptr<Service> service) {
+  lab::MutexLock l(&mu_);
+  std::string name = service->name();
+  services_[name] = std::move(service);
+}
+
+int64_t Server::GetCount() const {
+  lab::MutexLock l(&mu_);
+  return count_;
+}
+
+std::string Server::Dispatch(std::string_view service_method, std::string_view args,
+                             std::type_index args_type, std::type_index reply_type) {
+  const size_t dot = service_method.rfind('.');
+  const std::string service_name(service_method.substr(0, dot == std::string_view::npos ? 0 : dot));
+  const std::string method_name(
+      dot == std::string_view::npos ? service_method : service_method.substr(dot + 1));
+  std::shared_ptr<Service> service;
+  {
+    lab::MutexLock l(&mu_);
+    ++count_;
+    auto it = services_.find(service_name);
+    if (it == services_.end()) {
+      std::vector<std::string> known;
+      for (auto& [name, s] : services_) known.push_back(name);
+      lab::internal::Fatal(absl::StrCat(
+          "labrpc: Call(\"", std::string(service_method), "\"): unknown service \"", service_name,
+          "\" (write \"Service.Method\"); this server has: ", absl::StrJoin(known, ", ")));
+    }
+    service = it->second;
+  }
+  auto m = service->methods_.find(method_name);
+  if (m == service->methods_.end()) {
+    std::vector<std::string> known;
+    for (auto& [name, unused] : service->methods_) known.push_back(name);
+    lab::internal::Fatal(absl::StrCat("labrpc: Call(\"", std::string(service_method),
+                                      "\"): service ", service_name, " has no method \"",
+                                      method_name, "\"; it has: ", absl::StrJoin(known, ", ")));
+  }
+  const Service::Method& method = m->second;
+  if (method.args_type != args_type) {
+    lab::internal::Fatal(absl::StrCat("labrpc: Call(\"", std::string(service_method),
+                                      "\"): the arguments are a ", TypeName(args_type),
+                                      ", but the handler takes a ", TypeName(method.args_type)));
+  }
+  if (method.reply_type != reply_type) {
+    lab::internal::Fatal(absl::StrCat("labrpc: Call(\"", std::string(service_method),
+                                      "\"): the reply is a ", TypeName(reply_type),
+                                      ", but the handler fills a ", TypeName(method.reply_type)));
+  }
+  return method.invoke(args);
+}
+
+// --- ClientEnd ---------------------------------------------------------------
+
+void ClientEnd::WarnNonDefaultReply(std::string_view service_method, const std::type_info& type) {
+  static std::mutex mu;
+  static std::set<std::string>* warned = new std::set<std::string>();
+  std::lock_guard<std::mutex> l(mu);
+  if (!warned->insert(std::string(service_method)).second) return;
+  std::fprintf(stderr,
+               "labrpc warning: Call(\"%s\") was given a %s reply that is not "
+               "default-constructed (reused?); every field will be overwritten by the reply. "
+               "(Said once per method.)\n",
+               std::string(service_method).c_str(), TypeName(type).c_str());
+}
+
+bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
+                          std::type_index args_type, std::type_index reply_type,
+                          std::string* reply) {
+  internal::NetState& net = *net_;
+  bool enabled = false, reliable, long_reordering, long_delays;
+  std::string address;
+  std::shared_ptr<Server> server;
+  lab::TaskGroup* group = nullptr;
+  {
+    lab::MutexLock l(&net.mu);
+    ++net.total_count;
+    net.total_bytes += static_cast<int64_t>(args.size());
+    auto e = net.ends.find(name_);
+    if (e != net.ends.end()) {
+      enabled = e->second.enabled;
+      if (e->second.server) {
+        address = *e->second.server;
+        auto s = net.servers.find(address);
+        if (s != net.servers.end()) server = s->second;
+      }
+    }
+    reliable = net.reliable;
+    long_reordering = net.long_reordering;
+    long_delays = net.long_delays;
+    if (server != nullptr) group = server->handlers_ ? server->handlers_ : net.handlers.get();
+  }
+
+  if (!enabled || server == nullptr || group == nullptr) {
+    // No reply, and an eventual time-out. Long, with long delays on, so that
+    // a Raft that sends RPCs synchronously is too slow; short otherwise, so
+    // KV clerks can cycle through servers quickly.
+    lab::SleepFor(absl::Milliseconds(long_delays ? lab::RandInt(0, 7000) : lab::RandInt(0, 100)));
+    return false;
+  }
+
+  if (!reliable) {
+    lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 27)));  // a short delay
+    if (lab::RandInt(0, 1000) < 100) return false;           // the request is lost
+  }
+
+  // Run the handler in a task of its own, so this task can keep checking
+  // whether the server died meanwhile.
+  auto call = std::make_shared<internal::PendingCall>();
+  auto guard = std::make_shared<internal::ReplyGuard>(call);
+  std::string method(service_method);
+  group->Go(absl::StrCat("rpc ", method, " at ", address),
+            [server, guard, method, args = std::move(args), args_type, reply_type] {
+              std::string bytes = server->Dispatch(method, args, args_type, reply_type);
+              internal::PendingCall& c = *guard->call;
+              lab::MutexLock l(&c.mu);
+              c.reply = std::move(bytes);
+              c.ok = true;
+              c.done = true;
+              c.done_cv.NotifyAll();
+            });
+  guard.reset();  // now only the handler task's function holds it
+
+  bool ok;
+  bool dead = false;
+  std::string reply_bytes;
+  {
+    lab::MutexLock l(&call->mu);
+    while (!call->done) {
+      if (!call->done_cv.WaitFor(&call->mu, absl::Milliseconds(100)) &&
+          net.IsServerDead(name_, address, server)) {
+        dead = true;
+        break;
+      }
+    }
+    ok = call->ok;
+    reply_bytes = std::move(call->reply);
+  }
+  // Checked again after the handler returned: a deleted server never gives
+  // a positive reply, so a client cannot see success for work that went into
+  // a persister the tester has since replaced.
+  if (!ok || dead || net.IsServerDead(name_, address, server)) return false;
+
+  if (!reliable && lab::RandInt(0, 1000) < 100) return false;  // the reply is lost
+  if (long_reordering && lab::RandInt(0, 900) < 600) {
+    // Held back: mostly a little, sometimes up to ~2.2 s.
+    lab::SleepFor(absl::Milliseconds(200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000))));
+  }
+  {
+    lab::MutexLock l(&net.mu);
+    net.total_bytes += static_cast<int64_t>(reply_bytes.size());
+  }
+  *reply = std::move(reply_bytes);
+  return true;
+}
+
+// --- Network -----------------------------------------------------------------
+
+Network::Network() : state_(std::make_shared<internal::NetState>()) {
+  auto group = std::make_unique<lab::TaskGroup>("labrpc");
+  lab::MutexLock l(&state_->mu);
+  state_->handlers = std::move(group);
+}
+
+Network::~Network() {
+  std::unique_ptr<lab::TaskGroup> handlers;
+  {
+    lab::MutexLock l(&state_->mu);
+    handlers = std::move(state_->handlers);
+  }
+  handlers.reset();  // kills and joins the handler tasks
+}
+
+std::shared_ptr<ClientEnd> Network::MakeEnd(std::string name) {
+  lab::MutexLock l(&state_->mu);
+  if (!state_->ends.emplace(name, internal::EndInfo{}).second) {
+    lab::internal::Fatal(absl::StrCat("labrpc: MakeEnd(\"", name, "\"): that end already exists"));
+  }
+  return std::shared_ptr<ClientEnd>(new ClientEnd(state_, std::move(name)));
+}
+
+void Network::AddServer(std::string name, std::shared_ptr<Server> server) {
+  lab::MutexLock l(&state_->mu);
+  state_->servers[std::move(name)] = std::move(server);
+}
+
+void Network::DeleteServer(const std::string& name) {
+  lab::MutexLock l(&state_->mu);
+  state_->servers.erase(name);
+}
+
+void Network::Connect(const std::string& end, std::string server) {
+  lab::MutexLock l(&state_->mu);
+  auto e = state_->ends.find(end);
+  if (e == state_->ends.end()) {
+    lab::internal::Fatal(absl::StrCat("labrpc: Connect(\"", end, "\", ...): no such end"));
+  }
+  e->second.server = std::move(server);
+}
+
+void Network::Enable(const std::string& end, bool enabled) {
+  lab::MutexLock l(&state_->mu);
+  auto e = state_->ends.find(end);
+  if (e == state_->ends.end()) {
+    lab::internal::Fatal(absl::StrCat("labrpc: Enable(\"", end, "\", ...): no such end"));
+  }
+  e->second.enabled = enabled;
+}
+
+void Network::Reliable(bool reliable) {
+  lab::MutexLock l(&state_->mu);
+  state_->reliable = reliable;
+}
+
+void Network::LongReordering(bool on) {
+  lab::MutexLock l(&state_->mu);
+  state_->long_reordering = on;
+}
+
+void Network::LongDelays(bool on) {
+  lab::MutexLock l(&state_->mu);
+  state_->long_delays = on;
+}
+
+int64_t Network::GetCount(const std::string& server) const {
+  std::shared_ptr<Server> s;
+  {
+    lab::MutexLock l(&state_->mu);
+    auto it = state_->servers.find(server);
+    if (it == state_->servers.end()) return 0;
+    s = it->second;
+  }
+  return s->GetCount();
+}
+
+int64_t Network::GetTotalCount() const {
+  lab::MutexLock l(&state_->mu);
+  return state_->total_count;
+}
+
+int64_t Network::GetTotalBytes() const {
+  lab::MutexLock l(&state_->mu);
+  return state_->total_bytes;
+}
+
+}  // namespace labrpc
