@@ -310,6 +310,40 @@ TEST_P(ChanTest, DoubleCloseAborts) {
                "close of closed channel");
 }
 
+// Go code often makes a channel, hands it to a task, receives once and moves
+// on. The task woken by that hand-off must not touch the channel again: the
+// receiver may already have destroyed it (ASan catches a regression here).
+TEST_P(ChanTest, ReceiverMayDestroyTheChannelRightAfterRecv) {
+  RunInWorld([] {
+    for (int i = 0; i < 50; ++i) {
+      lab::TaskGroup senders("senders");  // joined after the channel is gone
+      auto ch = std::make_unique<lab::Chan<int>>();
+      senders.Go("sender", [c = ch.get(), i] { c->Send(i); });
+      if (i % 2 == 0) lab::SleepFor(absl::Milliseconds(1));  // sender blocks first
+      EXPECT_EQ(ch->Recv(), i);
+      ch.reset();
+    }
+  });
+}
+
+// The same the other way round: a sender destroys the channel right after
+// its value was taken by a blocked receiver.
+TEST_P(ChanTest, SenderMayDestroyTheChannelRightAfterSend) {
+  RunInWorld([] {
+    for (int i = 0; i < 50; ++i) {
+      std::atomic<int> got{-1};
+      lab::TaskGroup receivers("receivers");
+      auto ch = std::make_unique<lab::Chan<int>>();
+      receivers.Go("receiver", [c = ch.get(), &got] { got = *c->Recv(); });
+      if (i % 2 == 0) lab::SleepFor(absl::Milliseconds(1));  // receiver blocks first
+      ch->Send(i);
+      ch.reset();
+      EXPECT_TRUE(receivers.Join(absl::Seconds(10)));
+      EXPECT_EQ(got.load(), i);
+    }
+  });
+}
+
 LAB_INSTANTIATE_RUNTIME_TEST(ChanTest);
 
 }  // namespace

@@ -7,6 +7,7 @@
 // generous slack upward (loaded 2-core machines).
 
 #include <atomic>
+#include <memory>
 #include <deque>
 #include <functional>
 #include <numeric>
@@ -257,6 +258,35 @@ TEST_P(CondVarTest, ProducerConsumerWithPredicateLoop) {
     MutexLock l(&mu);
     for (size_t i = 0; i < taken.size(); ++i) EXPECT_EQ(taken[i], 1) << "item " << i;
     EXPECT_TRUE(queue.empty());
+  });
+}
+
+// A notifier may destroy a condition variable as soon as it has notified
+// it: the woken waiter must not touch the CondVar again (ASan catches a
+// regression here). The mutex stays, since the waiter re-acquires it.
+TEST_P(CondVarTest, NotifierMayDestroyTheCondVarRightAfterNotify) {
+  RunInWorld([] {
+    for (int i = 0; i < 50; ++i) {
+      auto mu = std::make_unique<lab::Mutex>();
+      auto cv = std::make_unique<lab::CondVar>();
+      bool ready = false;
+      std::atomic<bool> woke{false};
+      lab::TaskGroup waiters("waiters");
+      waiters.Go("waiter", [m = mu.get(), c = cv.get(), &ready, &woke] {
+        lab::MutexLock l(m);
+        while (!ready) c->Wait(m);
+        woke = true;
+      });
+      lab::SleepFor(absl::Milliseconds(1));  // the waiter is waiting
+      {
+        lab::MutexLock l(mu.get());
+        ready = true;
+        cv->NotifyAll();
+        cv.reset();  // the waiter cannot have returned: it needs the mutex
+      }
+      EXPECT_TRUE(waiters.Join(absl::Seconds(10)));
+      EXPECT_TRUE(woke.load());
+    }
   });
 }
 
