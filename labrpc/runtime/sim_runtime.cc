@@ -103,8 +103,7 @@ class SimRuntime : public Runtime {
     t->fiber = fibers_.Create(options_.stack_size, [t] {
       RunTaskBody(t, t->fn);
       t->exiting = true;
-      t->exiting = true;
-    t->fn = nullptr;  // destroys captures inside the task, which must not throw, which must not throw
+      t->fn = nullptr;  // destroys captures inside the task, which must not throw
     });
     tasks_[t->id] = t;
     runnable_.push_back(t);
