@@ -41,6 +41,10 @@ struct NetState {
   bool IsServerDead(const std::string& end, const std::string& address,
                     const std::shared_ptr<Server>& server) {
     lab::MutexLock l(&mu);
+    return IsServerDeadLocked(end, address, server);
+  }
+  bool IsServerDeadLocked(const std::string& end, const std::string& address,
+                          const std::shared_ptr<Server>& server) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto e = ends.find(end);
     if (e == ends.end() || !e->second.enabled) return true;
     auto s = servers.find(address);
@@ -161,7 +165,7 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
   bool enabled = false, reliable, long_reordering, long_delays;
   std::string address;
   std::shared_ptr<Server> server;
-  lab::TaskGroup* group = nullptr;
+  bool have_group = false;
   {
     lab::MutexLock l(&net.mu);
     ++net.total_count;
@@ -178,10 +182,10 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     reliable = net.reliable;
     long_reordering = net.long_reordering;
     long_delays = net.long_delays;
-    if (server != nullptr) group = server->handlers_ ? server->handlers_ : net.handlers.get();
+    have_group = server != nullptr && (server->handlers_ != nullptr || net.handlers != nullptr);
   }
 
-  if (!enabled || server == nullptr || group == nullptr) {
+  if (!enabled || server == nullptr || !have_group) {
     // No reply, and an eventual time-out. Long, with long delays on, so that
     // a Raft that sends RPCs synchronously is too slow; short otherwise, so
     // KV clerks can cycle through servers quickly.
@@ -195,20 +199,28 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
   }
 
   // Run the handler in a task of its own, so this task can keep checking
-  // whether the server died meanwhile.
+  // whether the server died meanwhile. The server may have been deleted (and
+  // its group freed, or the network destroyed) during the delay above: look
+  // again, and start the task before letting go of the lock.
   auto call = std::make_shared<internal::PendingCall>();
   auto guard = std::make_shared<internal::ReplyGuard>(call);
   std::string method(service_method);
-  group->Go(absl::StrCat("rpc ", method, " at ", address),
-            [server, guard, method, args = std::move(args), args_type, reply_type] {
-              std::string bytes = server->Dispatch(method, args, args_type, reply_type);
-              internal::PendingCall& c = *guard->call;
-              lab::MutexLock l(&c.mu);
-              c.reply = std::move(bytes);
-              c.ok = true;
-              c.done = true;
-              c.done_cv.NotifyAll();
-            });
+  {
+    lab::MutexLock l(&net.mu);
+    if (net.IsServerDeadLocked(name_, address, server)) return false;
+    lab::TaskGroup* group = server->handlers_ ? server->handlers_ : net.handlers.get();
+    if (group == nullptr) return false;
+    group->Go(method,  // the handler task is named after the method
+              [server, guard, method, args = std::move(args), args_type, reply_type] {
+                std::string bytes = server->Dispatch(method, args, args_type, reply_type);
+                internal::PendingCall& c = *guard->call;
+                lab::MutexLock l(&c.mu);
+                c.reply = std::move(bytes);
+                c.ok = true;
+                c.done = true;
+                c.done_cv.NotifyAll();
+              });
+  }
   guard.reset();  // now only the handler task's function holds it
 
   bool ok;
@@ -226,18 +238,18 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     ok = call->ok;
     reply_bytes = std::move(call->reply);
   }
-  // Checked again after the handler returned: a deleted server never gives
-  // a positive reply, so a client cannot see success for work that went into
-  // a persister the tester has since replaced.
-  if (!ok || dead || net.IsServerDead(name_, address, server)) return false;
-
+  if (!ok || dead) return false;
   if (!reliable && lab::RandInt(0, 1000) < 100) return false;  // the reply is lost
   if (long_reordering && lab::RandInt(0, 900) < 600) {
     // Held back: mostly a little, sometimes up to ~2.2 s.
     lab::SleepFor(absl::Milliseconds(200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000))));
   }
+  // Checked again after the handler returned (and any hold-back): a deleted
+  // server never gives a positive reply, so a client cannot see success for
+  // work that went into a persister the tester has since replaced.
   {
     lab::MutexLock l(&net.mu);
+    if (net.IsServerDeadLocked(name_, address, server)) return false;
     net.total_bytes += static_cast<int64_t>(reply_bytes.size());
   }
   *reply = std::move(reply_bytes);

@@ -109,7 +109,8 @@ class Server {
  public:
   // Handlers run as tasks in `handlers` if given (the tester passes the
   // peer's group, so crashing the peer stops its handlers), otherwise in the
-  // network's own group.
+  // network's own group. `handlers` must outlive the server's place in the
+  // network: DeleteServer first, then destroy the group.
   explicit Server(lab::TaskGroup* handlers = nullptr) : handlers_(handlers) {}
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -148,7 +149,8 @@ class ClientEnd {
   bool Call(std::string_view service_method, const Args& args, Reply* reply) {
     static_assert(kEncodable<Args>, "labrpc: the argument type of Call cannot be encoded");
     static_assert(kEncodable<Reply>, "labrpc: the reply type of Call cannot be encoded");
-    if (Encode(*reply) != Encode(Reply{})) WarnNonDefaultReply(service_method, typeid(Reply));
+    static const std::string kDefaultReply = Encode(Reply{});
+    if (Encode(*reply) != kDefaultReply) WarnNonDefaultReply(service_method, typeid(Reply));
     std::string reply_bytes;
     if (!CallBytes(service_method, Encode(args), typeid(Args), typeid(Reply), &reply_bytes)) {
       return false;
