@@ -68,7 +68,7 @@ class OutArchive : public cereal::OutputArchive<OutArchive, cereal::AllowEmptyCl
  public:
   explicit OutArchive(std::string* out) : OutputArchive(this), out_(out) {}
   void saveBinary(const void* data, std::size_t size) {
-    out_->append(static_cast<const char*>(data), size);
+    if (size != 0) out_->append(static_cast<const char*>(data), size);
   }
 
  private:
@@ -84,6 +84,7 @@ class InArchive : public cereal::InputArchive<InArchive, cereal::AllowEmptyClass
       throw cereal::Exception(absl::StrCat("needs ", size, " more bytes at offset ", pos_,
                                            " but only ", remaining(), " are left"));
     }
+    if (size == 0) return;  // data may be null then
     std::memcpy(data, in_.data() + pos_, size);
     pos_ += size;
   }

@@ -38,11 +38,12 @@ class Chan {
   // Blocks until a receiver takes the value (unbuffered) or there is room.
   void Send(T value) {
     internal::SchedulingPoint();
+    internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
     if (closed_) internal::Fatal("send on closed channel");
     if (auto* r = static_cast<RecvWaiter*>(receivers_.PopFront())) {
       r->slot.emplace(std::move(value));
-      internal::Notify(r);
+      wake.Notify(r);
       return;
     }
     if (buffer_.size() < capacity_) {
@@ -51,9 +52,9 @@ class Chan {
     }
     SendWaiter w(&value);
     senders_.PushBack(&w);
-    internal::Wake wake = internal::WaitOn(lk, senders_, w, absl::InfiniteFuture(),
-                                           "Chan.Send", /*interruptible=*/true);
-    if (wake == internal::Wake::kKilled) throw TaskKilled();
+    internal::Wake how = internal::WaitOn(lk, senders_, w, absl::InfiniteFuture(), "Chan.Send",
+                                          /*interruptible=*/true);
+    if (how == internal::Wake::kKilled) throw TaskKilled();
     // Notified: the channel may be gone; only `w` is ours to read.
     if (w.closed) internal::Fatal("send on closed channel");
     internal::ThrowIfKilled();
@@ -63,14 +64,15 @@ class Chan {
   // every buffered value has been received.
   std::optional<T> Recv() {
     internal::SchedulingPoint();
+    internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
-    if (std::optional<T> v = TakeLocked()) return v;
+    if (std::optional<T> v = TakeLocked(wake)) return v;
     if (closed_) return std::nullopt;
     RecvWaiter w;
     receivers_.PushBack(&w);
-    internal::Wake wake = internal::WaitOn(lk, receivers_, w, absl::InfiniteFuture(),
-                                           "Chan.Recv", /*interruptible=*/true);
-    if (wake == internal::Wake::kKilled) throw TaskKilled();
+    internal::Wake how = internal::WaitOn(lk, receivers_, w, absl::InfiniteFuture(), "Chan.Recv",
+                                          /*interruptible=*/true);
+    if (how == internal::Wake::kKilled) throw TaskKilled();
     // Notified: the channel may be gone; only `w` is ours to read. A value
     // handed to a task killed meanwhile is lost, as with a crashed receiver.
     internal::ThrowIfKilled();
@@ -80,19 +82,22 @@ class Chan {
   // A value if one is ready now; otherwise nullopt (see closed()).
   std::optional<T> TryRecv() {
     internal::SchedulingPoint();
+    internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
-    return TakeLocked();
+    return TakeLocked(wake);
   }
 
   // Wakes every blocked receiver (they get nullopt once the buffer drains).
   void Close() {
+    internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
     if (closed_) internal::Fatal("close of closed channel");
     closed_ = true;
-    while (internal::Waiter* r = receivers_.PopFront()) internal::Notify(r);
+    while (wake.NotifyFront(receivers_)) {
+    }
     while (internal::Waiter* s = senders_.PopFront()) {
       static_cast<SendWaiter*>(s)->closed = true;
-      internal::Notify(s);
+      wake.Notify(s);
     }
   }
 
@@ -120,19 +125,19 @@ class Chan {
 
   // Takes a buffered value (refilling from a blocked sender) or, unbuffered,
   // a blocked sender's value.
-  std::optional<T> TakeLocked() {
+  std::optional<T> TakeLocked(internal::Wakeups& wake) {
     if (!buffer_.empty()) {
       std::optional<T> v(std::move(buffer_.front()));
       buffer_.pop_front();
       if (auto* s = static_cast<SendWaiter*>(senders_.PopFront())) {
         buffer_.push_back(std::move(*s->value));
-        internal::Notify(s);
+        wake.Notify(s);
       }
       return v;
     }
     if (auto* s = static_cast<SendWaiter*>(senders_.PopFront())) {
       std::optional<T> v(std::move(*s->value));
-      internal::Notify(s);
+      wake.Notify(s);
       return v;
     }
     return std::nullopt;

@@ -35,13 +35,15 @@ bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) ABSL_NO_THREAD_SAFETY_AN
 }
 
 void CondVar::NotifyOne() {
+  internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
-  internal::NotifyFront(waiters_);
+  wake.NotifyFront(waiters_);
 }
 
 void CondVar::NotifyAll() {
+  internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
-  while (internal::NotifyFront(waiters_) != nullptr) {
+  while (wake.NotifyFront(waiters_)) {
   }
 }
 

@@ -52,10 +52,11 @@ bool Mutex::try_lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
 }
 
 void Mutex::unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
   if (!locked_) internal::Fatal("lab::Mutex::unlock of a mutex that is not locked");
   locked_ = false;
-  internal::NotifyFront(waiters_);
+  wake.NotifyFront(waiters_);
 }
 
 }  // namespace lab

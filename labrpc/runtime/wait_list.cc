@@ -125,20 +125,28 @@ Wake WaitOn(std::unique_lock<std::mutex>& lk, WaitList& list, Waiter& w,
   }
 }
 
-void Notify(Waiter* w) {
+void Wakeups::Notify(Waiter* w) {
   // Read all we need first: once `notified` is set the waiter may return,
   // and its Waiter and its task may be gone.
-  TaskBase* task = w->task;
-  Runtime* rt = task->rt;
-  void* handle = task->wake_handle;
+  Wake wake{w->task->rt, w->task->wake_handle};
   w->notified.store(true, std::memory_order_release);
-  rt->Unpark(handle);
+  if (n_inline_ < 2) {
+    inline_[n_inline_++] = wake;
+  } else {
+    more_.push_back(wake);
+  }
 }
 
-Waiter* NotifyFront(WaitList& list) {
+bool Wakeups::NotifyFront(WaitList& list) {
   Waiter* w = list.PopFront();
-  if (w != nullptr) Notify(w);
-  return w;
+  if (w == nullptr) return false;
+  Notify(w);
+  return true;
+}
+
+Wakeups::~Wakeups() {
+  for (int i = 0; i < n_inline_; ++i) inline_[i].rt->Unpark(inline_[i].handle);
+  for (const Wake& w : more_) w.rt->Unpark(w.handle);
 }
 
 }  // namespace lab::internal

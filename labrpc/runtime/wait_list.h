@@ -6,13 +6,18 @@
 // A primitive keeps its waiters in a WaitList guarded by its own std::mutex.
 // A waiting task links a Waiter (on its stack) into the list, then WaitOn()
 // parks the task until someone calls Notify() on that Waiter, the deadline
-// passes, or the task is killed. Notify() is called with the list's lock
-// held and unlinks the waiter.
+// passes, or the task is killed.
 //
-// Once notified, a waiter never touches the primitive again (not even its
-// lock): the notifier may destroy the primitive right after, as in
-//   lab::Chan<int> done;  lab::Go("t", [&] { done.Send(1); });  done.Recv();
-// and Notify() touches nothing of the waiter's after marking it notified.
+// Either side may destroy the primitive as soon as the hand-off is done, as
+// in   lab::Chan<int> done;  lab::Go("t", [&] { done.Send(1); });  done.Recv();
+// So: once notified, a waiter never touches the primitive again (not even
+// its lock); and a notifier marks waiters notified under the lock but wakes
+// their tasks only after it has released the lock, through a handle that
+// outlives the waiter. A Wakeups object does that:
+//
+//   internal::Wakeups wake;                   // declared before the lock,
+//   std::unique_lock<std::mutex> lk(mu_);     // so it runs after the unlock
+//   wake.NotifyFront(waiters_);
 
 #ifndef LABRPC_RUNTIME_WAIT_LIST_H_
 #define LABRPC_RUNTIME_WAIT_LIST_H_
@@ -20,6 +25,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -61,12 +67,31 @@ class WaitList {
 Wake WaitOn(std::unique_lock<std::mutex>& lk, WaitList& list, Waiter& w,
             absl::Time deadline, const char* reason, bool interruptible);
 
-// Marks `w` (already unlinked) notified and wakes its task. The lock that
-// guarded w's list must be held.
-void Notify(Waiter* w);
+class Runtime;
 
-// Pops and notifies the first waiter; returns it, or nullptr if none.
-Waiter* NotifyFront(WaitList& list);
+// Collects the tasks to wake; wakes them when destroyed.
+class Wakeups {
+ public:
+  Wakeups() = default;
+  ~Wakeups();
+  Wakeups(const Wakeups&) = delete;
+  Wakeups& operator=(const Wakeups&) = delete;
+
+  // With the list's lock held: marks `w` (already unlinked) notified. Touches
+  // nothing of the waiter's afterwards.
+  void Notify(Waiter* w);
+  // Pops and notifies the first waiter; returns whether there was one.
+  bool NotifyFront(WaitList& list);
+
+ private:
+  struct Wake {
+    Runtime* rt;
+    void* handle;
+  };
+  Wake inline_[2];
+  int n_inline_ = 0;
+  std::vector<Wake> more_;
+};
 
 // True when the calling thread is running a task of a sim world.
 bool InSim();

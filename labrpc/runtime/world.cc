@@ -123,10 +123,11 @@ void Runtime::KillAllGroups() {
 
 void Runtime::LeaveGroup(TaskBase* task) {
   Group& group = *task->group;
+  Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> l(group.mu);
   group.tasks.erase(task->id);
   if (group.tasks.empty()) {
-    while (NotifyFront(group.joiners) != nullptr) {
+    while (wake.NotifyFront(group.joiners)) {
     }
   }
 }

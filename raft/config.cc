@@ -1,0 +1,666 @@
+// raft/config.cc
+//
+// The Lab 2 tester; see config.h. Framework, not student code.
+
+#include "raft/config.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "labrpc/codec.h"
+
+namespace raft {
+namespace {
+
+// How long a crashed peer's tasks get to end after their group is killed.
+constexpr absl::Duration kStopTimeout = absl::Seconds(10);
+// After the watchdog fails a test, how long the test body gets to notice
+// (at its next tester call) before the process gives up on it.
+constexpr absl::Duration kWatchdogGrace = absl::Seconds(10);
+
+// What the snapshot applier snapshots: every command up to an index
+// (Go's lastIncludedIndex and xlog; log[0] is unused).
+struct SnapshotState {
+  int64_t last_included_index = 0;
+  std::vector<std::string> log;
+  template <class A>
+  void serialize(A& a) {
+    a(last_included_index, log);
+  }
+};
+
+// How to replay the current test; set by RunRaftTest before the world runs.
+std::string& ReplayHint() {
+  static std::string* hint = new std::string;
+  return *hint;
+}
+
+// A command for a message: long ones (RPCBytes's) are cut short.
+std::string Show(const std::string& command) {
+  constexpr size_t kMax = 40;
+  if (command.size() <= kMax) return absl::StrCat("\"", command, "\"");
+  return absl::StrCat("\"", command.substr(0, kMax), "...\" (", command.size(), " bytes)");
+}
+
+}  // namespace
+
+std::string Cmd(int64_t x) { return std::to_string(x); }
+
+int64_t RandomCommand() { return lab::RandInt(0, std::numeric_limits<int64_t>::max()); }
+
+std::string RandomString(int n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string s(static_cast<size_t>(n), ' ');
+  for (char& c : s) c = kAlphabet[lab::RandInt(0, 64)];
+  return s;
+}
+
+// --- WaitGroup ----------------------------------------------------------------
+
+void WaitGroup::Add(int n) {
+  lab::MutexLock l(&mu_);
+  count_ += n;
+}
+
+void WaitGroup::Done() {
+  lab::MutexLock l(&mu_);
+  if (--count_ <= 0) cv_.NotifyAll();
+}
+
+void WaitGroup::Wait() {
+  lab::MutexLock l(&mu_);
+  while (count_ > 0) cv_.Wait(&mu_);
+}
+
+// --- Set-up and teardown -------------------------------------------------------
+
+Config::Config(int n, bool unreliable, bool snapshot)
+    : n_(n),
+      snapshot_(snapshot),
+      start_(lab::Now()),
+      net_(std::make_unique<labrpc::Network>()),
+      tester_(std::make_unique<lab::TaskGroup>("tester")) {
+  {
+    lab::MutexLock l(&mu_);
+    peers_.resize(n);
+    connected_.assign(n, false);
+    saved_.resize(n);
+    end_names_.resize(n);
+    logs_.resize(n);
+    last_applied_.assign(n, 0);
+    t0_ = start_;
+  }
+  SetUnreliable(unreliable);
+  net_->LongDelays(true);
+
+  // Enforce the time limit even on a test that hangs: fail it, and if it
+  // still has not ended a little later, stop the process, as Go's test
+  // timeout panics.
+  tester_->Go("watchdog", [this] {
+    lab::SleepUntil(start_ + kTestTimeLimit);
+    RecordFailure(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
+                               " seconds"));
+    lab::SleepFor(kWatchdogGrace);
+    std::fprintf(stderr,
+                 "raft tester: the test is still running %s after its time limit; it hangs. "
+                 "Stopping the process.\nreplay: %s\n",
+                 absl::FormatDuration(kWatchdogGrace).c_str(), ReplayHint().c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+
+  const ApplierKind applier = snapshot ? ApplierKind::kSnapshot : ApplierKind::kPlain;
+  for (int i = 0; i < n; ++i) Start1(i, applier);
+  for (int i = 0; i < n; ++i) Connect(i);
+}
+
+Config::~Config() {
+  // The tester's tasks first (they call into peers), then the peers, then
+  // (as the last member) the network. Nothing here throws.
+  tester_.reset();  // kills and waits (or reports the stuck tasks and exits)
+  std::vector<std::shared_ptr<Peer>> peers;
+  std::vector<std::shared_ptr<Peer>> zombies;
+  {
+    lab::MutexLock l(&mu_);
+    peers = std::move(peers_);
+    zombies = std::move(zombies_);
+  }
+  for (int i = 0; i < n_; ++i) {
+    net_->DeleteServer(ServerName(i));
+    if (peers[i] != nullptr && !StopPeer(std::move(peers[i]))) {
+      ADD_FAILURE() << "peer " << i << "'s tasks did not end within "
+                    << absl::FormatDuration(kStopTimeout) << " of being killed at teardown";
+    }
+  }
+  {
+    lab::MutexLock l(&mu_);
+    for (auto& z : zombies_) zombies.push_back(std::move(z));
+  }
+  zombies.clear();  // their groups report stuck tasks and stop the process
+  net_.reset();
+}
+
+std::string Config::ServerName(int i) { return absl::StrCat("raft-", i); }
+
+std::shared_ptr<Config::Peer> Config::PeerOf(int i) const {
+  lab::MutexLock l(&mu_);
+  return peers_[i];
+}
+
+bool Config::StopPeer(std::shared_ptr<Peer> peer) {
+  // Kill the group first: a task blocked while holding the Raft's lock (on
+  // the apply channel, say) unwinds and releases it, so Kill() can take it.
+  peer->group->Kill();
+  {
+    lab::TaskGroup::Scope scope(*peer->group);
+    peer->raft->Kill();
+  }
+  if (peer->group->Join(kStopTimeout)) return true;  // destroyed with the last reference
+  lab::MutexLock l(&mu_);
+  zombies_.push_back(std::move(peer));
+  return false;
+}
+
+// --- Failures -------------------------------------------------------------------
+
+void Config::RecordFailure(const std::string& message) {
+  ADD_FAILURE() << message;
+  lab::MutexLock l(&mu_);
+  failed_ = true;
+}
+
+void Config::Fail(const std::string& message) {
+  RecordFailure(message);
+  throw TestFailed{message};
+}
+
+bool Config::failed() const {
+  lab::MutexLock l(&mu_);
+  return failed_;
+}
+
+void Config::CheckFailed() const {
+  if (failed()) throw TestFailed{"an earlier check failed"};
+}
+
+void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
+  if (wg != nullptr) wg->Add(1);
+  tester_->Go(std::move(name), [fn = std::move(fn), wg] {
+    try {
+      fn();
+    } catch (const TestFailed&) {
+      // Recorded already; the test body throws at its next tester call.
+    }
+    // Not reached if the task is killed (lab::TaskKilled passes through):
+    // that happens only when the Config goes, and nobody waits then.
+    if (wg != nullptr) wg->Done();
+  });
+}
+
+// --- Peers ----------------------------------------------------------------------
+
+void Config::Crash1(int i) {
+  Disconnect(i);
+  net_->DeleteServer(ServerName(i));
+  std::shared_ptr<Peer> peer;
+  {
+    lab::MutexLock l(&mu_);
+    // A new persister, so the old instance cannot change what the next one
+    // reads; it holds what was persisted up to now.
+    if (saved_[i] != nullptr) saved_[i] = saved_[i]->Copy();
+    peer = std::move(peers_[i]);
+  }
+  if (peer != nullptr && !StopPeer(std::move(peer))) {
+    Fail(absl::StrCat("peer ", i, "'s tasks did not end within ",
+                      absl::FormatDuration(kStopTimeout),
+                      " of being killed (a task that never blocks?)"));
+  }
+}
+
+void Config::Start1(int i) {
+  ApplierKind applier = snapshot_ ? ApplierKind::kSnapshot : ApplierKind::kPlain;
+  Start1(i, applier);
+}
+
+void Config::Start1(int i, ApplierKind applier) {
+  CheckFailed();
+  Crash1(i);
+
+  // Fresh end names, so the old instance's ends (if any were left) reach
+  // nobody.
+  std::vector<std::string> names(n_);
+  {
+    lab::MutexLock l(&mu_);
+    const int64_t generation = ++end_counter_;
+    for (int j = 0; j < n_; ++j) names[j] = absl::StrCat(i, "->", j, "#", generation);
+  }
+  std::vector<std::shared_ptr<labrpc::ClientEnd>> ends(n_);
+  for (int j = 0; j < n_; ++j) {
+    ends[j] = net_->MakeEnd(names[j]);
+    net_->Connect(names[j], ServerName(j));
+  }
+
+  std::shared_ptr<labrpc::Persister> persister;
+  std::string error;
+  {
+    lab::MutexLock l(&mu_);
+    end_names_[i] = names;
+    last_applied_[i] = 0;
+    // A copy of what the previous instance persisted, so it cannot change
+    // what this one reads.
+    if (saved_[i] != nullptr) {
+      saved_[i] = saved_[i]->Copy();
+      // Stand in for the service: restore the snapshot at once. (Raft
+      // hands the service only snapshots it installs while running.)
+      std::string snapshot = saved_[i]->ReadSnapshot();
+      if (!snapshot.empty()) error = IngestSnapshotLocked(i, snapshot, -1);
+    } else {
+      saved_[i] = std::make_shared<labrpc::Persister>();
+    }
+    persister = saved_[i];
+  }
+  if (!error.empty()) Fail(error);
+
+  auto peer = std::make_shared<Peer>();
+  peer->group = std::make_unique<lab::TaskGroup>(ServerName(i));
+  peer->applier = applier;
+  auto apply_ch = std::make_shared<lab::Chan<ApplyMsg>>();
+  {
+    // Raft's own tasks (lab::Go in its constructor) join the peer's group.
+    lab::TaskGroup::Scope scope(*peer->group);
+    peer->raft = std::make_unique<Raft>(ends, i, persister, apply_ch);
+  }
+  Raft* rf = peer->raft.get();
+  if (applier == ApplierKind::kSnapshot) {
+    peer->group->Go("tester applier", [this, i, rf, apply_ch] { SnapshotApplier(i, rf, *apply_ch); });
+  } else {
+    peer->group->Go("tester applier", [this, i, apply_ch] { PlainApplier(i, *apply_ch); });
+  }
+
+  auto svc = std::make_shared<labrpc::Service>("Raft");
+  svc->Register("RequestVote", rf, &Raft::RequestVote);
+  svc->Register("AppendEntries", rf, &Raft::AppendEntries);
+  svc->Register("InstallSnapshot", rf, &Raft::InstallSnapshot);
+  auto server = std::make_shared<labrpc::Server>(peer->group.get());
+  server->AddService(svc);
+  {
+    lab::MutexLock l(&mu_);
+    peers_[i] = std::move(peer);
+  }
+  net_->AddServer(ServerName(i), std::move(server));
+}
+
+void Config::Connect(int i) {
+  lab::MutexLock l(&mu_);
+  connected_[i] = true;
+  for (int j = 0; j < n_; ++j) {
+    if (!connected_[j]) continue;
+    // Outgoing ends, then incoming.
+    if (!end_names_[i].empty()) net_->Enable(end_names_[i][j], true);
+    if (!end_names_[j].empty()) net_->Enable(end_names_[j][i], true);
+  }
+}
+
+void Config::Disconnect(int i) {
+  lab::MutexLock l(&mu_);
+  connected_[i] = false;
+  for (int j = 0; j < n_; ++j) {
+    if (!end_names_[i].empty()) net_->Enable(end_names_[i][j], false);
+    if (!end_names_[j].empty()) net_->Enable(end_names_[j][i], false);
+  }
+}
+
+bool Config::connected(int i) const {
+  lab::MutexLock l(&mu_);
+  return connected_[i];
+}
+
+bool Config::alive(int i) const { return PeerOf(i) != nullptr; }
+
+void Config::SetUnreliable(bool unreliable) { net_->Reliable(!unreliable); }
+
+void Config::SetLongReordering(bool on) { net_->LongReordering(on); }
+
+StartResult Config::Start(int i, const std::string& command) {
+  std::shared_ptr<Peer> peer = PeerOf(i);
+  if (peer == nullptr) return StartResult{-1, -1, false};
+  // Tasks Start spawns (to send AppendEntries at once) belong to the peer.
+  lab::TaskGroup::Scope scope(*peer->group);
+  return peer->raft->Start(command);
+}
+
+std::pair<int64_t, bool> Config::GetState(int i) {
+  std::shared_ptr<Peer> peer = PeerOf(i);
+  if (peer == nullptr) return {-1, false};
+  lab::TaskGroup::Scope scope(*peer->group);
+  return peer->raft->GetState();
+}
+
+// --- Appliers -------------------------------------------------------------------
+
+std::string Config::CheckLogsLocked(int i, const ApplyMsg& m, bool* prev_ok) {
+  std::string error;
+  const std::string& v = m.command;
+  for (int j = 0; j < n_; ++j) {
+    auto it = logs_[j].find(m.command_index);
+    if (it != logs_[j].end() && it->second != v) {
+      // Some server has already committed a different value for this entry!
+      error = absl::StrCat("commit index=", m.command_index, " server=", i, " ", Show(v),
+                           " != server=", j, " ", Show(it->second));
+    }
+  }
+  *prev_ok = logs_[i].count(m.command_index - 1) > 0;
+  logs_[i][m.command_index] = v;
+  if (m.command_index > max_index_) max_index_ = m.command_index;
+  return error;
+}
+
+void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch) {
+  while (std::optional<ApplyMsg> m = ch.Recv()) {
+    if (!m->command_valid) continue;  // ignore other kinds of ApplyMsg
+    std::string error;
+    {
+      lab::MutexLock l(&mu_);
+      bool prev_ok = false;
+      error = CheckLogsLocked(i, *m, &prev_ok);
+      if (error.empty() && m->command_index > 1 && !prev_ok) {
+        error = absl::StrCat("server ", i, " apply out of order ", m->command_index);
+      }
+    }
+    // Keep reading after an error, so that Raft does not block.
+    if (!error.empty()) RecordFailure(absl::StrCat("apply error: ", error));
+  }
+}
+
+std::string Config::IngestSnapshotLocked(int i, const std::string& snapshot, int64_t index) {
+  SnapshotState state;
+  if (snapshot.empty()) return absl::StrCat("server ", i, " got an empty snapshot");
+  if (absl::Status s = labrpc::Decode(snapshot, &state); !s.ok()) {
+    return absl::StrCat("server ", i, ": snapshot decode error: ", s.message());
+  }
+  if (index != -1 && index != state.last_included_index) {
+    return absl::StrCat("server ", i, " snapshot doesn't match m.SnapshotIndex (",
+                        state.last_included_index, " in the snapshot, ", index, " in the message)");
+  }
+  if (static_cast<int64_t>(state.log.size()) != state.last_included_index + 1) {
+    return absl::StrCat("server ", i, " snapshot of index ", state.last_included_index, " holds ",
+                        state.log.size(), " entries");
+  }
+  // What it holds must agree with what every peer applied.
+  for (int j = 0; j < n_; ++j) {
+    if (j == i) continue;
+    for (const auto& [k, v] : logs_[j]) {
+      if (k < 1 || k > state.last_included_index) continue;
+      if (state.log[static_cast<size_t>(k)] != v) {
+        return absl::StrCat("snapshot index=", k, " server=", i, " ",
+                            Show(state.log[static_cast<size_t>(k)]), " != server=", j, " ",
+                            Show(v));
+      }
+    }
+  }
+  logs_[i].clear();
+  for (int64_t k = 1; k <= state.last_included_index; ++k) {
+    logs_[i][k] = std::move(state.log[static_cast<size_t>(k)]);
+  }
+  last_applied_[i] = state.last_included_index;
+  return "";
+}
+
+void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch) {
+  while (std::optional<ApplyMsg> m = ch.Recv()) {
+    std::string error;
+    std::string snapshot;
+    if (m->snapshot_valid) {
+      lab::MutexLock l(&mu_);
+      error = IngestSnapshotLocked(i, m->snapshot, m->snapshot_index);
+    } else if (m->command_valid) {
+      lab::MutexLock l(&mu_);
+      if (m->command_index != last_applied_[i] + 1) {
+        error = absl::StrCat("server ", i, " apply out of order, expected index ",
+                             last_applied_[i] + 1, ", got ", m->command_index);
+      }
+      if (error.empty()) {
+        bool prev_ok = false;
+        error = CheckLogsLocked(i, *m, &prev_ok);
+        if (error.empty() && m->command_index > 1 && !prev_ok) {
+          error = absl::StrCat("server ", i, " apply out of order ", m->command_index);
+        }
+      }
+      last_applied_[i] = m->command_index;
+      if ((m->command_index + 1) % kSnapshotInterval == 0) {
+        SnapshotState state;
+        state.last_included_index = m->command_index;
+        state.log.resize(static_cast<size_t>(m->command_index + 1));
+        for (int64_t k = 1; k <= m->command_index; ++k) {
+          auto it = logs_[i].find(k);
+          if (it != logs_[i].end()) state.log[static_cast<size_t>(k)] = it->second;
+        }
+        snapshot = labrpc::Encode(state);
+      }
+    }
+    // Ignore other kinds of ApplyMsg.
+    if (!snapshot.empty()) rf->Snapshot(m->command_index, std::move(snapshot));
+    // Keep reading after an error, so that Raft does not block.
+    if (!error.empty()) RecordFailure(absl::StrCat("apply error: ", error));
+  }
+}
+
+// --- Checks ---------------------------------------------------------------------
+
+int Config::CheckOneLeader() {
+  for (int iters = 0; iters < 10; ++iters) {
+    CheckFailed();
+    lab::SleepFor(absl::Milliseconds(lab::RandInt(450, 550)));
+    CheckFailed();
+
+    std::map<int64_t, std::vector<int>> leaders;
+    for (int i = 0; i < n_; ++i) {
+      if (!connected(i)) continue;
+      auto [term, is_leader] = GetState(i);
+      if (is_leader) leaders[term].push_back(i);
+    }
+    for (const auto& [term, ids] : leaders) {
+      if (ids.size() > 1) {
+        Fail(absl::StrCat("term ", term, " has ", ids.size(), " (>1) leaders"));
+      }
+    }
+    if (!leaders.empty()) return leaders.rbegin()->second[0];  // the newest term's
+  }
+  Fail("expected one leader, got none");
+}
+
+int64_t Config::CheckTerms() {
+  CheckFailed();
+  int64_t term = -1;
+  for (int i = 0; i < n_; ++i) {
+    if (!connected(i)) continue;
+    const int64_t xterm = GetState(i).first;
+    if (term == -1) {
+      term = xterm;
+    } else if (term != xterm) {
+      Fail(absl::StrCat("servers disagree on term (", term, " and ", xterm, " at server ", i,
+                        ")"));
+    }
+  }
+  return term;
+}
+
+void Config::CheckNoLeader() {
+  CheckFailed();
+  for (int i = 0; i < n_; ++i) {
+    if (connected(i) && GetState(i).second) {
+      Fail(absl::StrCat("expected no leader among connected servers, but ", i,
+                        " claims to be leader"));
+    }
+  }
+}
+
+Config::Committed Config::NCommitted(int64_t index) {
+  CheckFailed();
+  Committed result;
+  std::string mismatch;
+  {
+    lab::MutexLock l(&mu_);
+    for (int i = 0; i < n_ && mismatch.empty(); ++i) {
+      auto it = logs_[i].find(index);
+      if (it == logs_[i].end()) continue;
+      if (result.count > 0 && result.command != it->second) {
+        mismatch = absl::StrCat("committed values do not match: index ", index, ", ",
+                                Show(result.command), ", ", Show(it->second));
+      }
+      ++result.count;
+      result.command = it->second;
+    }
+  }
+  if (!mismatch.empty()) Fail(mismatch);
+  return result;
+}
+
+std::optional<std::string> Config::Wait(int64_t index, int n, int64_t start_term) {
+  absl::Duration to = absl::Milliseconds(10);
+  for (int iters = 0; iters < 30; ++iters) {
+    if (NCommitted(index).count >= n) break;
+    lab::SleepFor(to);
+    if (to < absl::Seconds(1)) to *= 2;
+    if (start_term > -1) {
+      for (int i = 0; i < n_; ++i) {
+        if (GetState(i).first > start_term) {
+          // Someone has moved on: we can no longer guarantee that we'll "win".
+          return std::nullopt;
+        }
+      }
+    }
+  }
+  Committed c = NCommitted(index);
+  if (c.count < n) {
+    Fail(absl::StrCat("only ", c.count, " decided for index ", index, "; wanted ", n));
+  }
+  return c.command;
+}
+
+int64_t Config::One(const std::string& command, int expected, bool retry) {
+  const absl::Time t0 = lab::Now();
+  int starts = 0;
+  while (lab::Now() - t0 < absl::Seconds(10)) {
+    CheckFailed();
+    // Try all the servers: maybe one is the leader.
+    int64_t index = -1;
+    for (int si = 0; si < n_; ++si) {
+      starts = (starts + 1) % n_;
+      if (!connected(starts)) continue;
+      StartResult r = Start(starts, command);
+      if (r.is_leader) {
+        index = r.index;
+        break;
+      }
+    }
+    if (index != -1) {
+      // Somebody claimed to be the leader and to have submitted our
+      // command; wait a while for agreement.
+      const absl::Time t1 = lab::Now();
+      while (lab::Now() - t1 < absl::Seconds(2)) {
+        Committed c = NCommitted(index);
+        if (c.count > 0 && c.count >= expected && c.command == command) {
+          return index;  // committed, and it was the command we submitted
+        }
+        lab::SleepFor(absl::Milliseconds(20));
+      }
+      if (!retry) Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement"));
+    } else {
+      lab::SleepFor(absl::Milliseconds(50));
+    }
+  }
+  CheckFailed();
+  Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement"));
+}
+
+// --- Counters -------------------------------------------------------------------
+
+int64_t Config::RpcCount(int i) const { return net_->GetCount(ServerName(i)); }
+
+int64_t Config::RpcTotal() const { return net_->GetTotalCount(); }
+
+int64_t Config::BytesTotal() const { return net_->GetTotalBytes(); }
+
+int64_t Config::LogSize() const {
+  lab::MutexLock l(&mu_);
+  int64_t size = 0;
+  for (const auto& p : saved_) {
+    if (p != nullptr) size = std::max(size, p->RaftStateSize());
+  }
+  return size;
+}
+
+// --- Begin / End ----------------------------------------------------------------
+
+void Config::Begin(std::string_view description) {
+  std::printf("%.*s ...\n", static_cast<int>(description.size()), description.data());
+  std::fflush(stdout);
+  const int64_t rpcs = RpcTotal();
+  const int64_t bytes = BytesTotal();
+  lab::MutexLock l(&mu_);
+  t0_ = lab::Now();
+  rpcs0_ = rpcs;
+  bytes0_ = bytes;
+  max_index0_ = max_index_;
+}
+
+void Config::End() {
+  CheckFailed();
+  if (lab::Now() - start_ > kTestTimeLimit) {
+    Fail(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
+                      " seconds"));
+  }
+  const int64_t rpcs = RpcTotal();
+  const int64_t bytes = BytesTotal();
+  lab::MutexLock l(&mu_);
+  const double t = absl::ToDoubleSeconds(lab::Now() - t0_);  // runtime time
+  std::printf("  ... Passed --  %4.1f  %d %4lld %7lld %4lld\n", t, n_,
+              static_cast<long long>(rpcs - rpcs0_), static_cast<long long>(bytes - bytes0_),
+              static_cast<long long>(max_index_ - max_index0_));
+  std::fflush(stdout);
+}
+
+// --- The test wrapper -----------------------------------------------------------
+
+void RunRaftTest(const std::function<void()>& body) {
+  const lab::WorldOptions options = lab::WorldOptions::FromEnvOrDie();
+  const bool sim = options.runtime == lab::RuntimeKind::kSim;
+  std::string filter = "*";
+  if (const ::testing::TestInfo* info =
+          ::testing::UnitTest::GetInstance()->current_test_info()) {
+    filter = absl::StrCat(info->test_suite_name(), ".", info->name());
+  }
+  ReplayHint() = absl::StrCat("LAB_RUNTIME=", std::string(lab::RuntimeName(options.runtime)),
+                              " LAB_SEED=", options.seed,
+                              " bazel-bin/raft/raft_test_sim --gtest_filter=", filter,
+                              sim ? "" : "  (threads runs do not replay exactly)");
+  lab::World world(options);
+  absl::Status status = world.Run([&body] {
+    try {
+      body();
+    } catch (const TestFailed&) {
+      // Recorded with ADD_FAILURE already.
+    }
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  if (sim) {
+    std::printf("fingerprint: %016llx\n", static_cast<unsigned long long>(world.fingerprint()));
+  }
+  if (::testing::Test::HasFailure()) std::printf("replay: %s\n", ReplayHint().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace raft

@@ -1,0 +1,259 @@
+// raft/config.h
+//
+// The Lab 2 tester (framework, not student code): a cluster of Raft peers
+// on a labrpc::Network, with the checks the tests make. The C++ port of the
+// Go lab's config.go, with the same scenarios and bounds (TESTS.md, "Lab 2
+// tester").
+//
+//   TEST(Raft2A, InitialElection) {
+//     raft::RunRaftTest([] {
+//       raft::Config cfg(3, /*unreliable=*/false, /*snapshot=*/false);
+//       cfg.Begin("Test (2A): initial election");
+//       int leader = cfg.CheckOneLeader();
+//       cfg.One(101, 3, /*retry=*/false);   // commands are opaque bytes
+//       cfg.End();
+//     });
+//   }
+//
+// Each peer i lives in a lab::TaskGroup "raft-i": its Raft's tasks, its RPC
+// handlers and the tester's applier for it. Crash1(i) kills that group, so a
+// crashed peer runs no code at all; Start1(i) builds a new peer from a copy
+// of what the old one persisted.
+//
+// Commands: tests pass ints (Cmd(x) makes the bytes, the decimal digits) or
+// any string. Appliers record every applied command per peer, and compare
+// it with every other peer's at that index as it arrives.
+//
+// Failures: a failed check calls ADD_FAILURE() with its message and throws
+// raft::TestFailed, which ends the test body (RunRaftTest catches it) or a
+// task started with Config::Go. A check that fails in an applier (or the
+// 120-second watchdog) cannot throw into the test: it records the failure,
+// and the next tester call in any task throws. So a test body needs no
+// checks of its own beyond calling the tester.
+//
+// Thread safety: every method may be called from any tester task (the test
+// body and tasks from Config::Go), not from a peer's tasks.
+
+#ifndef RAFT_CONFIG_H_
+#define RAFT_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "labrpc/network.h"
+#include "labrpc/persister.h"
+#include "labrpc/runtime/lab.h"
+#include "raft/raft.h"
+
+namespace raft {
+
+// The tester generously allows solutions to complete elections in one second
+// (much more than the paper's range of timeouts).
+inline constexpr absl::Duration kElectionTimeout = absl::Seconds(1);
+// Each test must end within this much runtime time (virtual in sim).
+inline constexpr absl::Duration kTestTimeLimit = absl::Seconds(120);
+// The snapshot applier snapshots after every kSnapshotInterval commands.
+inline constexpr int kSnapshotInterval = 10;
+// 2D: the persisted Raft state must stay below this many bytes.
+inline constexpr int64_t kMaxLogSize = 2000;
+
+// Thrown by a failed check (after ADD_FAILURE). Deliberately not a
+// std::exception, so `catch (const std::exception&)` does not swallow it.
+struct TestFailed {
+  std::string message;
+};
+
+// The command bytes for the int `x`.
+std::string Cmd(int64_t x);
+// A random non-negative command value (Go's rand.Int()), from the runtime.
+int64_t RandomCommand();
+// n random characters from [A-Za-z0-9_-] (Go's randstring).
+std::string RandomString(int n);
+
+// Which applier reads a peer's apply channel.
+enum class ApplierKind {
+  kPlain,     // checks commands; ignores snapshots
+  kSnapshot,  // 2D: also snapshots every kSnapshotInterval commands
+};
+
+// Go's sync.WaitGroup, for tasks started with Config::Go.
+class WaitGroup {
+ public:
+  void Add(int n);
+  void Done();
+  void Wait();
+
+ private:
+  lab::Mutex mu_;
+  lab::CondVar cv_;  // notified by Done when the count reaches 0
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class Config {
+ public:
+  // n peers, each started and connected; long delays on; unreliable if
+  // asked; snapshot selects the 2D applier. Must be made in a world task
+  // (the test body).
+  Config(int n, bool unreliable, bool snapshot);
+  // Stops the tester's tasks, then every peer (Kill, kill its group, wait),
+  // then the network.
+  ~Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  int n() const { return n_; }
+
+  // Prints "<description> ..." and starts counting RPCs, bytes, commands.
+  void Begin(std::string_view description);
+  // Checks the time limit; prints "  ... Passed --  time peers rpcs bytes
+  // commands" (time in runtime seconds).
+  void End();
+
+  // Crashes peer i: disconnect, delete its server, keep a copy of what it
+  // persisted, Kill it, kill its task group and wait for it. No-op for its
+  // Raft if it is down already.
+  void Crash1(int i);
+  // (Re)starts peer i from a copy of its persisted state, with fresh ends
+  // and a new applier; ingests its snapshot, if any. Not connected until
+  // Connect(i). The one-argument form uses the config's applier kind.
+  void Start1(int i);
+  void Start1(int i, ApplierKind applier);
+
+  // Enables (disables) i's ends to connected peers and theirs to i.
+  void Connect(int i);
+  void Disconnect(int i);
+  bool connected(int i) const;
+  // Whether peer i is started (not crashed).
+  bool alive(int i) const;
+
+  void SetUnreliable(bool unreliable);
+  void SetLongReordering(bool on);
+
+  // Peer i's Start / GetState, run so that tasks it spawns join i's group.
+  // A crashed peer gives {-1, -1, false} and {-1, false}.
+  StartResult Start(int i, const std::string& command);
+  StartResult Start(int i, int64_t command) { return Start(i, Cmd(command)); }
+  std::pair<int64_t, bool> GetState(int i);
+
+  // Checks that one connected peer thinks it is the leader, and no other in
+  // its term, retrying for a while; returns it. Two leaders in a term, or
+  // none after 10 tries, fails.
+  int CheckOneLeader();
+  // Checks that the connected peers agree on the term; returns it.
+  int64_t CheckTerms();
+  // Checks that no connected peer thinks it is the leader.
+  void CheckNoLeader();
+
+  // How many peers have applied `index`, and the command there ("" if none).
+  // Peers that disagree fail.
+  struct Committed {
+    int count = 0;
+    std::string command;
+  };
+  Committed NCommitted(int64_t index);
+  // Waits for at least n peers to apply `index` (polls 10 ms doubling to
+  // 1 s, 30 times); returns the command, or nullopt if some peer's term
+  // moved past start_term (-1: don't look at terms). Fewer than n fails.
+  std::optional<std::string> Wait(int64_t index, int n, int64_t start_term);
+  // A complete agreement: for up to 10 s, Start `command` on connected peers
+  // in turn until one accepts, then wait up to 2 s for `expected` peers to
+  // apply it at that index. With retry, Starts again after a miss; without,
+  // a miss fails. Returns the index.
+  int64_t One(const std::string& command, int expected, bool retry);
+  int64_t One(int64_t command, int expected, bool retry) {
+    return One(Cmd(command), expected, retry);
+  }
+
+  // RPCs dispatched to peer i's current server.
+  int64_t RpcCount(int i) const;
+  int64_t RpcTotal() const;
+  int64_t BytesTotal() const;
+  // The largest persisted Raft state among the peers.
+  int64_t LogSize() const;
+
+  // Fails the test: ADD_FAILURE() with `message`, then throws TestFailed.
+  [[noreturn]] void Fail(const std::string& message);
+  // Throws TestFailed if any check has failed (in any task).
+  void CheckFailed() const;
+  bool failed() const;
+
+  // Starts a tester task (a goroutine of the Go tests). A TestFailed ends
+  // only the task (the failure is recorded). With `wg`, Add(1) now and
+  // Done() when the task ends. The task is killed when the Config goes.
+  void Go(std::string name, std::function<void()> fn, WaitGroup* wg = nullptr);
+
+ private:
+  // A running peer. Shared, so a tester task that is calling into it keeps
+  // it alive while the peer is crashed; it is destroyed only after its
+  // group's tasks have ended.
+  struct Peer {
+    std::unique_ptr<lab::TaskGroup> group;  // declared first: destroyed last
+    std::unique_ptr<Raft> raft;
+    ApplierKind applier = ApplierKind::kPlain;
+  };
+
+  static std::string ServerName(int i);
+  std::shared_ptr<Peer> PeerOf(int i) const;
+  // Records a failure without throwing (appliers, watchdog).
+  void RecordFailure(const std::string& message);
+  // Stops a peer; false if its tasks did not end in time (it is then kept
+  // in zombies_ and never destroyed while the tester runs).
+  bool StopPeer(std::shared_ptr<Peer> peer);
+
+  void PlainApplier(int i, lab::Chan<ApplyMsg>& ch);
+  void SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch);
+  // Checks m against every peer's applied commands and records it for i.
+  // Returns an error message or "". *prev_ok: i had applied index - 1.
+  std::string CheckLogsLocked(int i, const ApplyMsg& m, bool* prev_ok)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Replaces i's applied commands with a snapshot's; index -1: don't check
+  // the snapshot's index. Returns an error message or "".
+  std::string IngestSnapshotLocked(int i, const std::string& snapshot, int64_t index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int n_;
+  const bool snapshot_;
+  const absl::Time start_;
+  // Declared first: destroyed last, after every peer's server is gone.
+  std::unique_ptr<labrpc::Network> net_;
+  // The tester's own tasks: the watchdog and tasks from Go().
+  std::unique_ptr<lab::TaskGroup> tester_;
+
+  mutable lab::Mutex mu_;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::shared_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);  // null: crashed
+  std::vector<std::shared_ptr<Peer>> zombies_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> connected_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<labrpc::Persister>> saved_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<std::string>> end_names_ ABSL_GUARDED_BY(mu_);
+  int64_t end_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  // Per peer: the commands it has applied, by index.
+  std::vector<std::map<int64_t, std::string>> logs_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> last_applied_ ABSL_GUARDED_BY(mu_);
+  int64_t max_index_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Begin()/End() statistics.
+  absl::Time t0_ ABSL_GUARDED_BY(mu_);
+  int64_t rpcs0_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t bytes0_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t max_index0_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Runs `body` as the main task of a lab::World made from the environment
+// (LAB_RUNTIME, LAB_SEED: see world.h); a TestFailed ends it. Expects the
+// world to end cleanly; in sim prints "fingerprint: <hex>"; after a failure
+// prints the command that replays the run.
+void RunRaftTest(const std::function<void()>& body);
+
+}  // namespace raft
+
+#endif  // RAFT_CONFIG_H_

@@ -1,0 +1,575 @@
+// raft/raft.cc
+//
+// The reference Raft: leader election (2A), log replication (2B),
+// persistence (2C) and log compaction with InstallSnapshot (2D), after the
+// extended Raft paper ("In Search of an Understandable Consensus Algorithm",
+// Ongaro & Ousterhout), Figures 2 and 13. Section numbers below are the
+// paper's.
+//
+// Shape: one mutex guards all state. A ticker task starts elections and
+// sends heartbeats; every RPC goes out in a task of its own (a call can
+// block for seconds on a partitioned peer); one applier task delivers
+// committed entries, in order, on the apply channel.
+
+#include "raft/raft.h"
+
+#include <algorithm>
+
+#include "labrpc/codec.h"
+
+namespace raft {
+namespace {
+
+// BEGIN SOLUTION 2A
+// Election timeouts are drawn anew at every reset (§5.2), well above the
+// heartbeat interval; the tester allows 10 heartbeats a second and expects
+// a new leader within 5 s.
+constexpr int kElectionTimeoutMinMs = 300;
+constexpr int kElectionTimeoutMaxMs = 600;
+constexpr absl::Duration kHeartbeatInterval = absl::Milliseconds(100);
+constexpr absl::Duration kTick = absl::Milliseconds(10);
+// A leader that has not heard from a majority for this long steps down, so
+// a leader cut off from its followers (even one way) stops claiming to lead.
+constexpr absl::Duration kLeaderLease = absl::Milliseconds(1200);
+// At most this many RPCs in flight to one peer: a call to a partitioned
+// peer can take seconds to fail, and heartbeats would pile up.
+constexpr int kMaxInFlight = 8;
+// END SOLUTION
+
+// BEGIN SOLUTION 2C
+// What is persisted (Figure 2's persistent state, plus where the log starts).
+struct PersistentState {
+  int64_t current_term = 0;
+  int voted_for = -1;
+  int64_t snapshot_index = 0;
+  std::vector<LogEntry> log;
+  template <class A>
+  void serialize(A& a) {
+    a(current_term, voted_for, snapshot_index, log);
+  }
+};
+// END SOLUTION
+
+}  // namespace
+
+Raft::Raft(std::vector<std::shared_ptr<labrpc::ClientEnd>> peers, int me,
+           std::shared_ptr<labrpc::Persister> persister,
+           std::shared_ptr<lab::Chan<ApplyMsg>> apply_ch)
+    : peers_(std::move(peers)),
+      me_(me),
+      persister_(std::move(persister)),
+      apply_ch_(std::move(apply_ch)) {
+  // BEGIN SOLUTION 2A
+  lab::MutexLock l(&mu_);
+  log_.push_back(LogEntry{});  // the sentinel at index 0
+  const size_t n = peers_.size();
+  next_index_.assign(n, 1);
+  match_index_.assign(n, 0);
+  last_ack_.assign(n, absl::InfinitePast());
+  in_flight_.assign(n, 0);
+  ReadPersistLocked(persister_->ReadRaftState());
+  snapshot_ = persister_->ReadSnapshot();
+  commit_index_ = last_applied_ = snapshot_index_;  // the service restores the snapshot itself
+  ResetElectionTimerLocked();
+  lab::Go("raft ticker", [this] { Ticker(); });
+  lab::Go("raft applier", [this] { Applier(); });
+  // END SOLUTION
+}
+
+Raft::~Raft() = default;
+
+void Raft::Kill() {
+  lab::MutexLock l(&mu_);
+  dead_ = true;
+  // BEGIN SOLUTION 2B
+  apply_cv_.NotifyAll();
+  // END SOLUTION
+}
+
+bool Raft::Killed() const {
+  lab::MutexLock l(&mu_);
+  return dead_;
+}
+
+std::pair<int64_t, bool> Raft::GetState() {
+  // BEGIN SOLUTION 2A
+  lab::MutexLock l(&mu_);
+  return {current_term_, role_ == Role::kLeader};
+  // END SOLUTION
+  // HANDOUT: return {0, false};
+}
+
+StartResult Raft::Start(std::string command) {
+  // BEGIN SOLUTION 2B
+  lab::MutexLock l(&mu_);
+  if (dead_ || role_ != Role::kLeader) return {-1, current_term_, false};
+  log_.push_back(LogEntry{current_term_, std::move(command)});
+  match_index_[me_] = LastIndexLocked();
+  PersistLocked();
+  BroadcastLocked();  // don't wait for the next heartbeat
+  return {LastIndexLocked(), current_term_, true};
+  // END SOLUTION
+  // HANDOUT: return {-1, -1, false};
+}
+
+// BEGIN SOLUTION 2A
+
+// --- The log, indexed across the snapshot boundary (§7) ----------------------
+
+int64_t Raft::LastIndexLocked() const {
+  return snapshot_index_ + static_cast<int64_t>(log_.size()) - 1;
+}
+
+int64_t Raft::LastTermLocked() const { return log_.back().term; }
+
+int64_t Raft::TermAtLocked(int64_t index) const { return EntryLocked(index).term; }
+
+const LogEntry& Raft::EntryLocked(int64_t index) const {
+  if (index < snapshot_index_ || index > LastIndexLocked()) {
+    lab::internal::Fatal("raft: log index " + std::to_string(index) + " outside [" +
+                         std::to_string(snapshot_index_) + ", " +
+                         std::to_string(LastIndexLocked()) + "]");
+  }
+  return log_[static_cast<size_t>(index - snapshot_index_)];
+}
+
+// --- Elections (§5.2) --------------------------------------------------------
+
+void Raft::ResetElectionTimerLocked() {
+  election_deadline_ =
+      lab::Now() + absl::Milliseconds(lab::RandInt(kElectionTimeoutMinMs, kElectionTimeoutMaxMs));
+}
+
+// If RPC request or response contains term T > currentTerm: set currentTerm
+// = T, convert to follower (§5.1). Callers persist.
+void Raft::BecomeFollowerLocked(int64_t term) {
+  if (term > current_term_) {
+    current_term_ = term;
+    voted_for_ = -1;
+  }
+  role_ = Role::kFollower;
+}
+
+void Raft::Ticker() {
+  while (true) {
+    lab::SleepFor(kTick);
+    lab::MutexLock l(&mu_);
+    if (dead_) return;
+    const absl::Time now = lab::Now();
+    if (role_ == Role::kLeader) {
+      // Count who answered lately; step down without a majority.
+      int recent = 1;
+      for (int i = 0; i < static_cast<int>(peers_.size()); ++i) {
+        if (i != me_ && now - last_ack_[i] < kLeaderLease) ++recent;
+      }
+      if (2 * recent <= static_cast<int>(peers_.size())) {
+        role_ = Role::kFollower;
+        ResetElectionTimerLocked();
+        continue;
+      }
+      if (now >= next_heartbeat_) BroadcastLocked();
+    } else if (now >= election_deadline_) {
+      StartElectionLocked();
+    }
+  }
+}
+
+// On conversion to candidate: increment currentTerm, vote for self, reset
+// the election timer, send RequestVote RPCs to all other servers (§5.2).
+void Raft::StartElectionLocked() {
+  ++current_term_;
+  role_ = Role::kCandidate;
+  voted_for_ = me_;
+  votes_ = 1;
+  PersistLocked();
+  ResetElectionTimerLocked();
+  if (peers_.size() == 1) {
+    BecomeLeaderLocked();
+    return;
+  }
+  RequestVoteArgs args{current_term_, me_, LastIndexLocked(), LastTermLocked()};
+  for (int i = 0; i < static_cast<int>(peers_.size()); ++i) {
+    if (i == me_) continue;
+    TrySendLocked(i, [this, i, args] {
+      RequestVoteReply reply;
+      if (!peers_[i]->Call("Raft.RequestVote", args, &reply)) return;
+      lab::MutexLock l(&mu_);
+      if (dead_) return;
+      if (reply.term > current_term_) {
+        BecomeFollowerLocked(reply.term);
+        PersistLocked();
+        return;
+      }
+      if (role_ != Role::kCandidate || current_term_ != args.term || !reply.vote_granted) return;
+      // If votes received from majority of servers: become leader (§5.2).
+      if (2 * ++votes_ > static_cast<int>(peers_.size())) BecomeLeaderLocked();
+    });
+  }
+}
+
+void Raft::BecomeLeaderLocked() {
+  role_ = Role::kLeader;
+  const absl::Time now = lab::Now();
+  for (size_t i = 0; i < peers_.size(); ++i) {
+    // Reinitialized after election (Figure 2).
+    next_index_[i] = LastIndexLocked() + 1;
+    match_index_[i] = 0;
+    last_ack_[i] = now;  // a fresh lease
+  }
+  match_index_[me_] = LastIndexLocked();
+  // Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
+  // server (§5.2).
+  BroadcastLocked();
+}
+
+void Raft::RequestVote(const RequestVoteArgs& args, RequestVoteReply* reply) {
+  lab::MutexLock l(&mu_);
+  const int64_t term_before = current_term_;
+  // Reply false if term < currentTerm (§5.1).
+  if (args.term < current_term_) {
+    reply->term = current_term_;
+    reply->vote_granted = false;
+    return;
+  }
+  if (args.term > current_term_) BecomeFollowerLocked(args.term);
+  // If votedFor is null or candidateId, and candidate's log is at least as
+  // up-to-date as receiver's log, grant vote (§5.2, §5.4.1).
+  const bool up_to_date =
+      args.last_log_term > LastTermLocked() ||
+      (args.last_log_term == LastTermLocked() && args.last_log_index >= LastIndexLocked());
+  reply->vote_granted = (voted_for_ == -1 || voted_for_ == args.candidate_id) && up_to_date;
+  if (reply->vote_granted) {
+    voted_for_ = args.candidate_id;
+    ResetElectionTimerLocked();  // only when granting, so a stale candidate can't stall us
+  }
+  // Before the reply: the vote and the term must survive a crash.
+  if (current_term_ != term_before || reply->vote_granted) PersistLocked();
+  reply->term = current_term_;
+}
+
+bool Raft::TrySendLocked(int peer, std::function<void()> send) {
+  if (in_flight_[peer] >= kMaxInFlight) return false;
+  ++in_flight_[peer];
+  lab::Go("raft rpc", [this, peer, send = std::move(send)] {
+    struct Done {
+      Raft* rf;
+      int peer;
+      ~Done() {
+        try {
+          lab::MutexLock l(&rf->mu_);
+          --rf->in_flight_[peer];
+        } catch (const lab::TaskKilled&) {
+          // The peer is being crashed; nobody counts any more.
+        }
+      }
+    } done{this, peer};
+    send();
+  });
+  return true;
+}
+
+// END SOLUTION
+
+// BEGIN SOLUTION 2B
+
+// --- Replication (§5.3) ------------------------------------------------------
+
+void Raft::BroadcastLocked() {
+  next_heartbeat_ = lab::Now() + kHeartbeatInterval;
+  for (int i = 0; i < static_cast<int>(peers_.size()); ++i) {
+    if (i != me_) ReplicateToLocked(i);
+  }
+}
+
+void Raft::ReplicateToLocked(int peer) {
+  // BEGIN SOLUTION 2D
+  if (next_index_[peer] <= snapshot_index_) {
+    SendSnapshotLocked(peer);  // the entries it needs are gone (§7)
+    return;
+  }
+  // END SOLUTION
+  AppendEntriesArgs args;
+  args.term = current_term_;
+  args.leader_id = me_;
+  args.prev_log_index = next_index_[peer] - 1;
+  args.prev_log_term = TermAtLocked(args.prev_log_index);
+  for (int64_t i = next_index_[peer]; i <= LastIndexLocked(); ++i) {
+    args.entries.push_back(EntryLocked(i));
+  }
+  args.leader_commit = commit_index_;
+  TrySendLocked(peer, [this, peer, args = std::move(args)] {
+    AppendEntriesReply reply;
+    if (!peers_[peer]->Call("Raft.AppendEntries", args, &reply)) return;
+    lab::MutexLock l(&mu_);
+    if (!dead_) HandleAppendReplyLocked(peer, args, reply);
+  });
+}
+
+void Raft::HandleAppendReplyLocked(int peer, const AppendEntriesArgs& args,
+                                   const AppendEntriesReply& reply) {
+  if (reply.term > current_term_) {
+    BecomeFollowerLocked(reply.term);
+    PersistLocked();
+    return;
+  }
+  if (role_ != Role::kLeader || current_term_ != args.term) return;  // a stale reply
+  last_ack_[peer] = lab::Now();
+  if (reply.success) {
+    // If successful: update nextIndex and matchIndex for follower (§5.3).
+    const int64_t match = args.prev_log_index + static_cast<int64_t>(args.entries.size());
+    match_index_[peer] = std::max(match_index_[peer], match);
+    next_index_[peer] = std::max(next_index_[peer], match_index_[peer] + 1);
+    AdvanceCommitLocked();
+    return;
+  }
+  // If AppendEntries fails because of log inconsistency: decrement
+  // nextIndex and retry (§5.3) -- by a whole term at a time, using the
+  // follower's hint, so a far-behind follower needs one round trip per
+  // conflicting term rather than per entry.
+  int64_t next = reply.conflict_index;
+  if (reply.conflict_term != -1) {
+    for (int64_t i = LastIndexLocked(); i > snapshot_index_; --i) {
+      const int64_t term = TermAtLocked(i);
+      if (term == reply.conflict_term) {
+        next = i + 1;  // just past our last entry of that term
+        break;
+      }
+      if (term < reply.conflict_term) break;
+    }
+  }
+  next_index_[peer] = std::clamp<int64_t>(next, match_index_[peer] + 1, LastIndexLocked() + 1);
+  ReplicateToLocked(peer);
+}
+
+// If there exists an N such that N > commitIndex, a majority of
+// matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N
+// (§5.3, §5.4). Only entries of the current term are committed by counting
+// replicas (Figure 8); earlier ones are committed with them.
+void Raft::AdvanceCommitLocked() {
+  for (int64_t n = LastIndexLocked(); n > commit_index_; --n) {
+    if (TermAtLocked(n) != current_term_) break;
+    int replicas = 0;
+    for (int64_t m : match_index_) replicas += m >= n ? 1 : 0;
+    if (2 * replicas > static_cast<int>(peers_.size())) {
+      commit_index_ = n;
+      apply_cv_.NotifyAll();
+      return;
+    }
+  }
+}
+
+void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* reply) {
+  lab::MutexLock l(&mu_);
+  reply->success = false;
+  // Reply false if term < currentTerm (§5.1).
+  if (args.term < current_term_) {
+    reply->term = current_term_;
+    return;
+  }
+  // A current leader exists: follow it (§5.2).
+  const int64_t term_before = current_term_;
+  BecomeFollowerLocked(args.term);
+  ResetElectionTimerLocked();
+  reply->term = current_term_;
+  if (current_term_ != term_before) PersistLocked();  // before any reply
+
+  int64_t prev = args.prev_log_index;
+  int64_t prev_term = args.prev_log_term;
+  size_t first = 0;  // first of args.entries still to consider
+  if (prev < snapshot_index_) {
+    // The entries up to our snapshot are committed, so they match: skip them.
+    const int64_t skip = snapshot_index_ - prev;
+    if (skip >= static_cast<int64_t>(args.entries.size())) {
+      reply->success = true;
+      return;
+    }
+    first = static_cast<size_t>(skip);
+    prev = snapshot_index_;
+    prev_term = log_[0].term;
+  }
+  // Reply false if log doesn't contain an entry at prevLogIndex whose term
+  // matches prevLogTerm (§5.3), saying where the leader should retry.
+  if (prev > LastIndexLocked()) {
+    reply->conflict_term = -1;
+    reply->conflict_index = LastIndexLocked() + 1;
+    return;
+  }
+  if (TermAtLocked(prev) != prev_term) {
+    reply->conflict_term = TermAtLocked(prev);
+    int64_t i = prev;
+    while (i - 1 > snapshot_index_ && TermAtLocked(i - 1) == reply->conflict_term) --i;
+    reply->conflict_index = i;
+    return;
+  }
+  // If an existing entry conflicts with a new one (same index but different
+  // terms), delete the existing entry and all that follow it; append any new
+  // entries not already in the log (§5.3). Entries that match stay: a
+  // delayed, shorter AppendEntries must not truncate a longer log.
+  for (size_t k = first; k < args.entries.size(); ++k) {
+    const int64_t index = prev + 1 + static_cast<int64_t>(k - first);
+    if (index <= LastIndexLocked()) {
+      if (TermAtLocked(index) == args.entries[k].term) continue;
+      log_.resize(static_cast<size_t>(index - snapshot_index_));
+    }
+    log_.insert(log_.end(), args.entries.begin() + static_cast<std::ptrdiff_t>(k),
+                args.entries.end());
+    PersistLocked();  // before the reply
+    break;
+  }
+  // If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index
+  // of last new entry) (§5.3).
+  const int64_t last_new = prev + static_cast<int64_t>(args.entries.size() - first);
+  if (args.leader_commit > commit_index_) {
+    const int64_t commit = std::min(args.leader_commit, last_new);
+    if (commit > commit_index_) {
+      commit_index_ = commit;
+      apply_cv_.NotifyAll();
+    }
+  }
+  reply->success = true;
+}
+
+// The only task that sends on the apply channel, so entries arrive in
+// order; it never holds the lock while sending (the service may call
+// Snapshot() or Start() while it processes a message).
+void Raft::Applier() {
+  while (true) {
+    std::vector<ApplyMsg> batch;
+    {
+      lab::MutexLock l(&mu_);
+      while (!dead_ && !snapshot_pending_ && last_applied_ >= commit_index_) apply_cv_.Wait(&mu_);
+      if (dead_) return;
+      if (snapshot_pending_) {
+        // BEGIN SOLUTION 2D
+        ApplyMsg msg;
+        msg.snapshot_valid = true;
+        msg.snapshot = snapshot_;
+        msg.snapshot_term = log_[0].term;
+        msg.snapshot_index = snapshot_index_;
+        snapshot_pending_ = false;
+        last_applied_ = snapshot_index_;
+        batch.push_back(std::move(msg));
+        // END SOLUTION
+      } else {
+        // The service may have snapshotted past what we last recorded.
+        last_applied_ = std::max(last_applied_, snapshot_index_);
+        for (int64_t i = last_applied_ + 1; i <= commit_index_; ++i) {
+          ApplyMsg msg;
+          msg.command_valid = true;
+          msg.command = EntryLocked(i).command;
+          msg.command_index = i;
+          msg.command_term = TermAtLocked(i);
+          batch.push_back(std::move(msg));
+        }
+      }
+    }
+    int64_t last = 0;
+    for (ApplyMsg& msg : batch) {
+      last = msg.command_valid ? msg.command_index : msg.snapshot_index;
+      apply_ch_->Send(std::move(msg));
+    }
+    lab::MutexLock l(&mu_);
+    last_applied_ = std::max(last_applied_, last);
+  }
+}
+
+// END SOLUTION
+
+// BEGIN SOLUTION 2C
+
+// --- Persistence (§5, Figure 2) ----------------------------------------------
+
+std::string Raft::EncodeStateLocked() const {
+  return labrpc::Encode(PersistentState{current_term_, voted_for_, snapshot_index_, log_});
+}
+
+void Raft::PersistLocked() { persister_->Save(EncodeStateLocked(), snapshot_); }
+
+void Raft::ReadPersistLocked(const std::string& data) {
+  if (data.empty()) return;  // a fresh peer
+  PersistentState state;
+  if (absl::Status s = labrpc::Decode(data, &state); !s.ok()) {
+    lab::internal::Fatal("raft: cannot read the persisted state: " + std::string(s.message()));
+  }
+  current_term_ = state.current_term;
+  voted_for_ = state.voted_for;
+  snapshot_index_ = state.snapshot_index;
+  log_ = std::move(state.log);
+}
+
+// END SOLUTION
+
+// BEGIN SOLUTION 2D
+
+// --- Snapshots (§7, Figure 13) -----------------------------------------------
+
+void Raft::Snapshot(int64_t index, std::string snapshot) {
+  lab::MutexLock l(&mu_);
+  if (index <= snapshot_index_ || index > commit_index_) return;  // stale, or not committed
+  std::vector<LogEntry> rest;
+  rest.push_back(LogEntry{TermAtLocked(index), ""});  // the new sentinel
+  for (int64_t i = index + 1; i <= LastIndexLocked(); ++i) rest.push_back(EntryLocked(i));
+  log_ = std::move(rest);
+  snapshot_index_ = index;
+  snapshot_ = std::move(snapshot);
+  PersistLocked();
+}
+
+void Raft::SendSnapshotLocked(int peer) {
+  InstallSnapshotArgs args{current_term_, me_, snapshot_index_, log_[0].term, snapshot_};
+  TrySendLocked(peer, [this, peer, args = std::move(args)] {
+    InstallSnapshotReply reply;
+    if (!peers_[peer]->Call("Raft.InstallSnapshot", args, &reply)) return;
+    lab::MutexLock l(&mu_);
+    if (dead_) return;
+    if (reply.term > current_term_) {
+      BecomeFollowerLocked(reply.term);
+      PersistLocked();
+      return;
+    }
+    if (role_ != Role::kLeader || current_term_ != args.term) return;
+    last_ack_[peer] = lab::Now();
+    match_index_[peer] = std::max(match_index_[peer], args.last_included_index);
+    next_index_[peer] = std::max(next_index_[peer], match_index_[peer] + 1);
+    AdvanceCommitLocked();
+  });
+}
+
+void Raft::InstallSnapshot(const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
+  lab::MutexLock l(&mu_);
+  // Reply immediately if term < currentTerm (Figure 13).
+  if (args.term < current_term_) {
+    reply->term = current_term_;
+    return;
+  }
+  const bool new_term = args.term > current_term_;
+  BecomeFollowerLocked(args.term);
+  ResetElectionTimerLocked();
+  reply->term = current_term_;
+  if (new_term) PersistLocked();
+  // What we have committed we keep: the entries are all still in our log.
+  if (args.last_included_index <= commit_index_) return;
+  // If existing log entry has same index and term as snapshot's last
+  // included entry, retain log entries following it; otherwise discard the
+  // entire log (Figure 13).
+  std::vector<LogEntry> rest;
+  rest.push_back(LogEntry{args.last_included_term, ""});
+  if (args.last_included_index <= LastIndexLocked() &&
+      TermAtLocked(args.last_included_index) == args.last_included_term) {
+    for (int64_t i = args.last_included_index + 1; i <= LastIndexLocked(); ++i) {
+      rest.push_back(EntryLocked(i));
+    }
+  }
+  log_ = std::move(rest);
+  snapshot_index_ = args.last_included_index;
+  snapshot_ = args.data;
+  commit_index_ = std::max(commit_index_, snapshot_index_);
+  PersistLocked();
+  // The applier hands the snapshot to the service before any later entry.
+  snapshot_pending_ = true;
+  apply_cv_.NotifyAll();
+}
+
+// END SOLUTION
+
+}  // namespace raft
