@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cxxabi.h>
+
 #include <boost/context/detail/fcontext.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +67,16 @@ struct AsanSwitch {
 #endif
   }
 };
+
+// The layout of the Itanium C++ ABI's per-thread exception globals (libstdc++
+// and libc++abi alike): the stack of exceptions being handled, and the count
+// of exceptions thrown and not yet caught.
+struct CxaEhGlobals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+CxaEhGlobals* EhGlobals() { return reinterpret_cast<CxaEhGlobals*>(abi::__cxa_get_globals()); }
 
 }  // namespace
 
@@ -134,6 +146,11 @@ void FiberScheduler::Entry(void* from, void* arg) {
 
 void FiberScheduler::SwitchTo(Fiber* f) {
   running_ = f;
+  // Give the fiber its own exception state, and keep ours.
+  CxaEhGlobals* eh = EhGlobals();
+  const CxaEhGlobals ours = *eh;
+  eh->caught_exceptions = f->eh_caught_;
+  eh->uncaught_exceptions = f->eh_uncaught_;
   AsanSwitch asan;
   asan.Start(/*exiting=*/false, static_cast<char*>(f->stack_base_) + PageSize(),
              f->stack_bytes_ - PageSize());
@@ -142,6 +159,10 @@ void FiberScheduler::SwitchTo(Fiber* f) {
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(f->ctx_, f);
   asan.Finish();
+  eh = EhGlobals();
+  f->eh_caught_ = eh->caught_exceptions;
+  f->eh_uncaught_ = eh->uncaught_exceptions;
+  *eh = ours;
   running_ = nullptr;
   if (!f->finished_) f->ctx_ = t.fctx;
 }

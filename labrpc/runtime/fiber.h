@@ -9,7 +9,9 @@
 // is portable to every CPU Boost supports. Stacks are mmap'ed with a guard
 // page below them (an overflow faults instead of corrupting a neighbour) and
 // reused. Switches are announced to AddressSanitizer and ThreadSanitizer when
-// either is on, so both work in sim.
+// either is on, so both work in sim. Each fiber has its own exception state
+// (std::uncaught_exceptions(), the exceptions being handled), since a fiber
+// may switch out in the middle of unwinding.
 //
 //   FiberScheduler sched;
 //   Fiber* f = sched.Create(stack_size, [] { ...; FiberScheduler::Suspend(); ... });
@@ -41,6 +43,11 @@ class Fiber {
   size_t stack_bytes_ = 0;      // the mapping's size
   std::function<void()> fn_;
   bool finished_ = false;
+  // The C++ runtime's per-thread exception state (exceptions being caught,
+  // count of exceptions in flight), which is really per fiber: saved here
+  // while the fiber is switched out.
+  void* eh_caught_ = nullptr;
+  unsigned int eh_uncaught_ = 0;
   void* tsan_fiber_ = nullptr;
 };
 
