@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <set>
+#include <stdexcept>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -621,6 +623,54 @@ TEST(SimScale, TenThousandSleepingTasksAllFinish) {
   EXPECT_LE(last, absl::Milliseconds(3 * 999));
   EXPECT_GE(last, absl::Milliseconds(3));
   EXPECT_LT(SecondsSince(real_start), 20.0);
+}
+
+// All fibers share one OS thread, but C++'s exception state (what
+// std::uncaught_exceptions() counts, the exceptions being handled) belongs to
+// each task: a task that switches out while it unwinds must not make another
+// task look as if it were unwinding too (which, among other things, made a
+// killed task's waits uninterruptible).
+TEST(SimExceptions, EachTaskHasItsOwnExceptionState) {
+  bool a_unwinding = false;
+  int seen_by_a = -1;
+  int seen_by_b = -1;
+  absl::Status status = lab::testing::RunWorld(lab::RuntimeKind::kSim, 1, [&] {
+    lab::TaskGroup tasks("tasks");
+    tasks.Go("a", [&] {
+      struct SlowDestructor {
+        bool* unwinding;
+        int* seen;
+        ~SlowDestructor() {
+          *unwinding = true;
+          for (int i = 0; i < 20; ++i) lab::Yield();  // others run mid-unwind
+          *seen = std::uncaught_exceptions();
+        }
+      };
+      try {
+        SlowDestructor d{&a_unwinding, &seen_by_a};
+        throw std::runtime_error("unwind");
+      } catch (const std::runtime_error&) {
+      }
+    });
+    tasks.Go("b", [&] {
+      while (!a_unwinding) lab::Yield();
+      seen_by_b = std::uncaught_exceptions();
+      // And b, not unwinding, can still be stopped: a wait it starts now is
+      // interruptible.
+      lab::Chan<int> never;
+      try {
+        lab::Go("killer", [&] { tasks.Kill(); });
+        never.Recv();
+      } catch (const lab::TaskKilled&) {
+        seen_by_b += 100;  // marks "was interrupted"
+        throw;
+      }
+    });
+    EXPECT_TRUE(tasks.Join(absl::Seconds(10)));
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(seen_by_a, 1) << "a should see its own exception in flight";
+  EXPECT_EQ(seen_by_b, 100) << "b saw a's exception as its own, or was not interrupted";
 }
 
 }  // namespace
