@@ -110,7 +110,18 @@ Config::Config(int n, bool unreliable, bool snapshot)
   tester_->Go("watchdog", [this] {
     lab::SleepUntil(start_ + kTestTimeLimit);
     RecordFailure(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
-                               " seconds"));
+                               " seconds"),
+                  /*always=*/true);
+    // The test body may be blocked in a call into a peer whose lock one of
+    // its tasks holds forever (say, while it sends on the apply channel):
+    // kill every peer's tasks, so that they unwind and let go, and the body
+    // gets to its next tester call and stops.
+    {
+      lab::MutexLock l(&mu_);
+      for (const std::shared_ptr<Peer>& peer : peers_) {
+        if (peer != nullptr) peer->group->Kill();
+      }
+    }
     lab::SleepFor(kWatchdogGrace);
     std::fprintf(stderr,
                  "raft tester: the test is still running %s after its time limit; it hangs. "
@@ -175,14 +186,20 @@ bool Config::StopPeer(std::shared_ptr<Peer> peer) {
 
 // --- Failures -------------------------------------------------------------------
 
-void Config::RecordFailure(const std::string& message) {
-  ADD_FAILURE() << message;
-  lab::MutexLock l(&mu_);
-  failed_ = true;
+void Config::RecordFailure(const std::string& message, bool always, const char* file,
+                           int line) {
+  {
+    lab::MutexLock l(&mu_);
+    // Report only the first failure (Go's tester stops at it): later ones
+    // are most often its consequences.
+    if (failed_ && !always) return;
+    failed_ = true;
+  }
+  ADD_FAILURE_AT(file, line) << message;
 }
 
-void Config::Fail(const std::string& message) {
-  RecordFailure(message);
+void Config::Fail(const std::string& message, const char* file, int line) {
+  RecordFailure(message, /*always=*/false, file, line);
   throw TestFailed{message};
 }
 
@@ -275,7 +292,6 @@ void Config::Start1(int i, ApplierKind applier) {
 
   auto peer = std::make_shared<Peer>();
   peer->group = std::make_unique<lab::TaskGroup>(ServerName(i));
-  peer->applier = applier;
   auto apply_ch = std::make_shared<lab::Chan<ApplyMsg>>();
   {
     // Raft's own tasks (lab::Go in its constructor) join the peer's group.

@@ -180,8 +180,10 @@ class Config {
   // The largest persisted Raft state among the peers.
   int64_t LogSize() const;
 
-  // Fails the test: ADD_FAILURE() with `message`, then throws TestFailed.
-  [[noreturn]] void Fail(const std::string& message);
+  // Fails the test: ADD_FAILURE() with `message` (at the caller's line),
+  // then throws TestFailed. After an earlier failure, only throws.
+  [[noreturn]] void Fail(const std::string& message, const char* file = __builtin_FILE(),
+                         int line = __builtin_LINE());
   // Throws TestFailed if any check has failed (in any task).
   void CheckFailed() const;
   bool failed() const;
@@ -196,15 +198,18 @@ class Config {
   // it alive while the peer is crashed; it is destroyed only after its
   // group's tasks have ended.
   struct Peer {
-    std::unique_ptr<lab::TaskGroup> group;  // declared first: destroyed last
     std::unique_ptr<Raft> raft;
-    ApplierKind applier = ApplierKind::kPlain;
+    // Declared last, so destroyed first: its tasks (killed, waited for) are
+    // gone before the Raft they use.
+    std::unique_ptr<lab::TaskGroup> group;
   };
 
   static std::string ServerName(int i);
   std::shared_ptr<Peer> PeerOf(int i) const;
-  // Records a failure without throwing (appliers, watchdog).
-  void RecordFailure(const std::string& message);
+  // Records a failure without throwing (appliers, watchdog): reported only
+  // if it is the test's first, unless `always`.
+  void RecordFailure(const std::string& message, bool always = false,
+                     const char* file = __builtin_FILE(), int line = __builtin_LINE());
   // Stops a peer; false if its tasks did not end in time (it is then kept
   // in zombies_ and never destroyed while the tester runs).
   bool StopPeer(std::shared_ptr<Peer> peer);
