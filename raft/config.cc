@@ -90,7 +90,9 @@ Config::Config(int n, bool unreliable, bool snapshot)
       snapshot_(snapshot),
       start_(lab::Now()),
       net_(std::make_unique<labrpc::Network>()),
-      tester_(std::make_unique<lab::TaskGroup>("tester")) {
+      tester_(std::make_unique<lab::TaskGroup>("tester")),
+      cut_(new std::atomic<bool>[static_cast<size_t>(n) * n]()),
+      append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()) {
   {
     lab::MutexLock l(&mu_);
     peers_.resize(n);
@@ -305,12 +307,8 @@ void Config::Start1(int i, ApplierKind applier) {
     peer->group->Go("tester applier", [this, i, apply_ch] { PlainApplier(i, *apply_ch); });
   }
 
-  auto svc = std::make_shared<labrpc::Service>("Raft");
-  svc->Register("RequestVote", rf, &Raft::RequestVote);
-  svc->Register("AppendEntries", rf, &Raft::AppendEntries);
-  svc->Register("InstallSnapshot", rf, &Raft::InstallSnapshot);
   auto server = std::make_shared<labrpc::Server>(peer->group.get());
-  server->AddService(svc);
+  server->AddService(MakeService(i, rf));
   {
     lab::MutexLock l(&mu_);
     peers_[i] = std::move(peer);
@@ -318,14 +316,74 @@ void Config::Start1(int i, ApplierKind applier) {
   net_->AddServer(ServerName(i), std::move(server));
 }
 
+std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
+  // The wrappers make no runtime call unless a test asked for one (SetLink,
+  // CheckLeadersOnAppendEntries), so they leave every schedule as it was.
+  auto svc = std::make_shared<labrpc::Service>("Raft");
+  svc->Register<RequestVoteArgs, RequestVoteReply>(
+      "RequestVote", [this, i, rf](const RequestVoteArgs& args, RequestVoteReply* reply) {
+        rf->RequestVote(args, reply);
+        DropReplyIfCut(i, args.candidate_id);
+      });
+  svc->Register<AppendEntriesArgs, AppendEntriesReply>(
+      "AppendEntries", [this, i, rf](const AppendEntriesArgs& args, AppendEntriesReply* reply) {
+        append_entries_count_[i].fetch_add(1);
+        if (watch_leaders_.load()) ObserveLeader(args.term, args.leader_id);
+        rf->AppendEntries(args, reply);
+        DropReplyIfCut(i, args.leader_id);
+      });
+  svc->Register<InstallSnapshotArgs, InstallSnapshotReply>(
+      "InstallSnapshot",
+      [this, i, rf](const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
+        rf->InstallSnapshot(args, reply);
+        DropReplyIfCut(i, args.leader_id);
+      });
+  return svc;
+}
+
+void Config::DropReplyIfCut(int i, int caller) const {
+  if (caller < 0 || caller >= n_ || !cut_[static_cast<size_t>(i) * n_ + caller].load()) return;
+  // labrpc fails a call whose handler task ends without replying (as when
+  // the server is crashed mid-call): end this one the way a killed task
+  // ends. The runtime takes TaskKilled as a normal end of the task.
+  throw lab::TaskKilled{};
+}
+
+void Config::ObserveLeader(int64_t term, int leader) {
+  std::string error;
+  {
+    lab::MutexLock l(&mu_);
+    auto [it, fresh] = leader_of_term_.emplace(term, leader);
+    if (!fresh && it->second != leader) {
+      error = absl::StrCat("term ", term, " has two leaders: ", it->second, " and ", leader,
+                           " both sent AppendEntries");
+    }
+  }
+  if (!error.empty()) RecordFailure(error);
+}
+
+void Config::CheckLeadersOnAppendEntries() { watch_leaders_.store(true); }
+
 void Config::Connect(int i) {
   lab::MutexLock l(&mu_);
   connected_[i] = true;
   for (int j = 0; j < n_; ++j) {
     if (!connected_[j]) continue;
-    // Outgoing ends, then incoming.
-    if (!end_names_[i].empty()) net_->Enable(end_names_[i][j], true);
-    if (!end_names_[j].empty()) net_->Enable(end_names_[j][i], true);
+    // Outgoing ends, then incoming; a link SetLink cut stays cut.
+    if (!end_names_[i].empty()) {
+      net_->Enable(end_names_[i][j], !cut_[static_cast<size_t>(i) * n_ + j].load());
+    }
+    if (!end_names_[j].empty()) {
+      net_->Enable(end_names_[j][i], !cut_[static_cast<size_t>(j) * n_ + i].load());
+    }
+  }
+}
+
+void Config::SetLink(int from, int to, bool works) {
+  lab::MutexLock l(&mu_);
+  cut_[static_cast<size_t>(from) * n_ + to].store(!works);
+  if (connected_[from] && connected_[to] && !end_names_[from].empty()) {
+    net_->Enable(end_names_[from][to], works);
   }
 }
 
@@ -605,6 +663,8 @@ int64_t Config::One(const std::string& command, int expected, bool retry) {
 // --- Counters -------------------------------------------------------------------
 
 int64_t Config::RpcCount(int i) const { return net_->GetCount(ServerName(i)); }
+
+int64_t Config::AppendEntriesCount(int i) const { return append_entries_count_[i].load(); }
 
 int64_t Config::RpcTotal() const { return net_->GetTotalCount(); }
 

@@ -37,6 +37,7 @@
 #ifndef RAFT_CONFIG_H_
 #define RAFT_CONFIG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -135,6 +136,16 @@ class Config {
   // Whether peer i is started (not crashed).
   bool alive(int i) const;
 
+  // Cuts (works = false) or restores one direction between peers `from` and
+  // `to`, as messages see it: while it is cut, `from`'s RPCs to `to` are not
+  // delivered, and the replies `from` gives to `to`'s RPCs are lost (the
+  // handler runs; `to` sees the call fail). labrpc cuts whole calls (request
+  // and reply travel on the caller's end), so the tester drops those replies
+  // itself, knowing the caller by the id in the arguments (candidate_id,
+  // leader_id). A cut outlasts Connect, Disconnect and restarts until it is
+  // restored. For the one-way partition test (TESTS.md, "Beyond").
+  void SetLink(int from, int to, bool works);
+
   void SetUnreliable(bool unreliable);
   void SetLongReordering(bool on);
 
@@ -152,6 +163,10 @@ class Config {
   int64_t CheckTerms();
   // Checks that no connected peer thinks it is the leader.
   void CheckNoLeader();
+  // From now on, also checks every AppendEntries a peer receives: two
+  // different leader ids with one term fail the test (recorded at once; the
+  // next tester call throws). Off by default: the Go tester does not look.
+  void CheckLeadersOnAppendEntries();
 
   // How many peers have applied `index`, and the command there ("" if none).
   // Peers that disagree fail.
@@ -175,6 +190,8 @@ class Config {
 
   // RPCs dispatched to peer i's current server.
   int64_t RpcCount(int i) const;
+  // AppendEntries RPCs dispatched to peer i (any of its instances) so far.
+  int64_t AppendEntriesCount(int i) const;
   int64_t RpcTotal() const;
   int64_t BytesTotal() const;
   // The largest persisted Raft state among the peers.
@@ -214,6 +231,15 @@ class Config {
   // in zombies_ and never destroyed while the tester runs).
   bool StopPeer(std::shared_ptr<Peer> peer);
 
+  // The service peer i's server offers: Raft's handlers, wrapped to count
+  // AppendEntries, watch leaders and drop replies on cut links.
+  std::shared_ptr<labrpc::Service> MakeService(int i, Raft* rf);
+  // Called in peer i's handler task after it handled an RPC from `caller`:
+  // if the link i -> caller is cut, ends the task without a reply.
+  void DropReplyIfCut(int i, int caller) const;
+  // Records a failure if `leader` is not the first leader seen in `term`.
+  void ObserveLeader(int64_t term, int leader);
+
   void PlainApplier(int i, lab::Chan<ApplyMsg>& ch);
   void SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch);
   // Checks m against every peer's applied commands and records it for i.
@@ -245,6 +271,15 @@ class Config {
   std::vector<std::map<int64_t, std::string>> logs_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> last_applied_ ABSL_GUARDED_BY(mu_);
   int64_t max_index_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Read by RPC handlers without mu_ (taking it would add a scheduling point
+  // to every RPC in sim, and change every run's schedule).
+  // cut_[from * n_ + to]: the link from -> to is cut (SetLink).
+  const std::unique_ptr<std::atomic<bool>[]> cut_;
+  const std::unique_ptr<std::atomic<int64_t>[]> append_entries_count_;
+  std::atomic<bool> watch_leaders_{false};
+  // The leader seen in each term's AppendEntries, once watched.
+  std::map<int64_t, int> leader_of_term_ ABSL_GUARDED_BY(mu_);
 
   // Begin()/End() statistics.
   absl::Time t0_ ABSL_GUARDED_BY(mu_);

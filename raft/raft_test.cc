@@ -2,7 +2,8 @@
 //
 // The Lab 2 suites: 2A leader election, 2B log replication, 2C persistence,
 // 2D log compaction. Ports of the Go lab's test_test.go (2022): same
-// scenarios, same bounds, same messages (TESTS.md, "Lab 2 tests").
+// scenarios, same bounds, same messages (TESTS.md, "Lab 2 tests"). Then
+// Raft2Beyond: the course's own questions (TESTS.md, "Beyond the Go suite").
 //
 //   LAB_RUNTIME=sim LAB_SEED=7 bazel-bin/raft/raft_test_sim --gtest_filter='Raft2B.*'
 //
@@ -13,6 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -1126,6 +1129,251 @@ TEST(Raft2D, SnapshotInit) {
     }
 
     // Another op, to trigger a potential bug.
+    cfg.One(RandomCommand(), servers, true);
+    cfg.End();
+  });
+}
+
+// --- Beyond the Go suite ----------------------------------------------------------
+
+// Polls every `interval` until `done()` or `limit` has passed; returns done().
+bool PollUntil(const std::function<bool()>& done, absl::Duration limit,
+               absl::Duration interval = absl::Milliseconds(50)) {
+  const absl::Time deadline = lab::Now() + limit;
+  while (!done()) {
+    if (lab::Now() >= deadline) return false;
+    lab::SleepFor(interval);
+  }
+  return true;
+}
+
+// The leader can still send to every follower but hears from none of them:
+// its heartbeats arrive, their replies and every RequestVote to it are lost.
+// It cannot learn of a newer term, so only its own check can tell it that
+// it no longer leads; once it stops, the others must elect a new leader and
+// make progress, though it keeps disrupting them with RequestVotes.
+TEST(Raft2Beyond, OneWayPartition) {
+  RunRaftTest([] {
+    const int servers = 5;
+    Config cfg(servers, false, false);
+    cfg.Begin("Test (beyond): leader partitioned one way (sends, hears nothing)");
+
+    cfg.One(101, servers, false);
+    const int leader1 = cfg.CheckOneLeader();
+    const int64_t term1 = cfg.GetState(leader1).first;
+    for (int i = 0; i < servers; ++i) {
+      if (i != leader1) cfg.SetLink(i, leader1, false);
+    }
+
+    // Having heard from no majority, the old leader must step down.
+    if (!PollUntil([&] { return !cfg.GetState(leader1).second; }, 5 * kElectionTimeout)) {
+      cfg.Fail(absl::StrCat("old leader ", leader1, " (term ", term1,
+                            ") still claims to lead after ", absl::FormatDuration(5 * kElectionTimeout),
+                            " without hearing from a majority"));
+    }
+
+    // Another peer must take over, in a later term...
+    int leader2 = -1;
+    int64_t term2 = -1;
+    const bool elected = PollUntil(
+        [&] {
+          for (int i = 0; i < servers; ++i) {
+            if (i == leader1) continue;
+            auto [term, is_leader] = cfg.GetState(i);
+            if (is_leader && term > term1) {
+              leader2 = i;
+              term2 = term;
+              return true;
+            }
+          }
+          return false;
+        },
+        5 * kElectionTimeout);
+    if (!elected) cfg.Fail("no new leader among the peers that can hear each other");
+    std::printf("  old leader %d (term %lld) stepped down; %d leads term %lld\n", leader1,
+                static_cast<long long>(term1), leader2, static_cast<long long>(term2));
+
+    // ... and the four must make progress without it.
+    for (int k = 0; k < 5; ++k) cfg.One(102 + k, servers - 1, true);
+    if (cfg.GetState(leader1).second) {
+      cfg.Fail(absl::StrCat("old leader ", leader1, " claims to lead again while cut off"));
+    }
+
+    // Heal: everyone agrees again, the old leader included.
+    for (int i = 0; i < servers; ++i) {
+      if (i != leader1) cfg.SetLink(i, leader1, true);
+    }
+    cfg.One(110, servers, true);
+    cfg.End();
+  });
+}
+
+// A follower that was away while the others moved on by ~1000 entries over
+// several terms (and that holds entries of its own term that they never
+// committed) must catch up in a few AppendEntries: a round trip per
+// conflicting term (§5.3's optimization), not per entry.
+TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
+  RunRaftTest([] {
+    const int servers = 5;
+    // One round trip per conflicting term (here the follower's own term,
+    // plus the suffix it lacks), again for each leader it meets while it
+    // catches up, and a few heartbeats. Backing up an entry at a time takes
+    // ~1000.
+    const int64_t kMaxAppendEntries = 30;
+    const int kRounds = 4;
+    const int kPerRound = 250;
+    Config cfg(servers, false, false);
+    cfg.Begin("Test (beyond): far-behind follower catches up in few round trips");
+    cfg.One(RandomCommand(), servers, true);
+
+    // The future laggard leads its term alone and accepts 50 entries that
+    // can never commit.
+    const int behind = cfg.CheckOneLeader();
+    cfg.Disconnect(behind);
+    for (int k = 0; k < 50; ++k) cfg.Start(behind, RandomCommand());
+
+    // Meanwhile the others commit kRounds * kPerRound entries; after each
+    // batch the leader steps away until another one is elected, so the
+    // entries span several terms.
+    int64_t started = 0;
+    for (int r = 0; r < kRounds; ++r) {
+      const int leader = cfg.CheckOneLeader();
+      for (int k = 0; k < kPerRound - 1; ++k) {
+        if (cfg.Start(leader, RandomCommand()).is_leader) ++started;
+      }
+      cfg.One(RandomCommand(), servers - 1, true);
+      cfg.Disconnect(leader);
+      cfg.One(RandomCommand(), servers - 2, true);
+      cfg.Connect(leader);
+    }
+    const int64_t last = cfg.One(RandomCommand(), servers - 1, true);
+    const int64_t term = cfg.GetState(cfg.CheckOneLeader()).first;
+
+    // Back it comes; count the AppendEntries it receives until it has
+    // applied everything.
+    const int64_t before = cfg.AppendEntriesCount(behind);
+    const absl::Time t0 = lab::Now();
+    cfg.Connect(behind);
+    if (!PollUntil([&] { return cfg.NCommitted(last).count == servers; }, absl::Seconds(30),
+                   absl::Milliseconds(10))) {
+      cfg.Fail(absl::StrCat("server ", behind, " did not catch up to index ", last,
+                            " within 30 s"));
+    }
+    const int64_t rpcs = cfg.AppendEntriesCount(behind) - before;
+    std::printf("  server %d caught up %lld entries (%lld started, leader term %lld) in %lld "
+                "AppendEntries, %.1f s\n",
+                behind, static_cast<long long>(last), static_cast<long long>(started),
+                static_cast<long long>(term), static_cast<long long>(rpcs),
+                absl::ToDoubleSeconds(lab::Now() - t0));
+    if (rpcs > kMaxAppendEntries) {
+      cfg.Fail(absl::StrCat("server ", behind, " needed ", rpcs, " AppendEntries to catch up ",
+                            last, " entries; expected at most ", kMaxAppendEntries,
+                            " (one round trip per conflicting term, not per entry)"));
+    }
+    cfg.End();
+  });
+}
+
+// Election Safety (Figure 3), checked all along an unreliable churn run: a
+// watcher asks every peer GetState every 10 ms, and the tester looks at
+// every AppendEntries; two leaders in one term fail the test at once, even
+// if they never lead at the same moment. (The appliers check the other
+// safety properties continuously: a committed entry never changes, and what
+// the peers apply are prefixes of one another.)
+TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
+  RunRaftTest([] {
+    const int servers = 5;
+    auto stop = std::make_shared<std::atomic<bool>>(false);
+    Config cfg(servers, true, false);
+    cfg.Begin("Test (beyond): at most one leader per term, checked continuously");
+    cfg.CheckLeadersOnAppendEntries();
+
+    // Filled by the watcher; read after it has ended.
+    auto leader_of_term = std::make_shared<std::map<int64_t, int>>();
+    auto polls = std::make_shared<int64_t>(0);
+    WaitGroup wg;
+    cfg.Go(
+        "leader watcher",
+        [&cfg, stop, leader_of_term, polls] {
+          while (!stop->load()) {
+            for (int i = 0; i < cfg.n(); ++i) {
+              auto [term, is_leader] = cfg.GetState(i);
+              if (!is_leader) continue;
+              auto [it, fresh] = leader_of_term->emplace(term, i);
+              if (!fresh && it->second != i) {
+                cfg.Fail(absl::StrCat("term ", term, " has two leaders: ", it->second, " and ",
+                                      i, " (GetState)"));
+              }
+            }
+            ++*polls;
+            lab::SleepFor(absl::Milliseconds(10));
+          }
+        },
+        &wg);
+    // Clients keep proposing on every peer, so leaders have work to lose.
+    for (int c = 0; c < 3; ++c) {
+      cfg.Go(
+          absl::StrCat("client ", c),
+          [&cfg, stop, c] {
+            while (!stop->load()) {
+              for (int i = 0; i < cfg.n(); ++i) cfg.Start(i, RandomCommand());
+              lab::SleepFor(absl::Milliseconds(30 + 17 * c));
+            }
+          },
+          &wg);
+    }
+
+    // ~10 s of random crashes, restarts, disconnections and reconnections.
+    // Every fourth round also takes away whoever leads, so that leadership
+    // changes hands whatever the draws; two rounds later, every peer is
+    // crashed and restarted at once: they all time out together, the most
+    // contested kind of election.
+    const absl::Time t0 = lab::Now();
+    for (int round = 0; lab::Now() - t0 < absl::Seconds(10); ++round) {
+      if (round % 4 == 3) {
+        for (int i = 0; i < servers; ++i) cfg.Crash1(i);
+        for (int i = 0; i < servers; ++i) {
+          cfg.Start1(i);
+          cfg.Connect(i);
+        }
+      }
+      if (round % 4 == 1) {
+        for (int i = 0; i < servers; ++i) {
+          if (!cfg.GetState(i).second) continue;
+          if (lab::RandInt(0, 2) == 0) {
+            cfg.Crash1(i);
+          } else {
+            cfg.Disconnect(i);
+          }
+        }
+      }
+      if (lab::RandInt(0, 1000) < 200) cfg.Disconnect(static_cast<int>(lab::RandInt(0, servers)));
+      if (lab::RandInt(0, 1000) < 500) {
+        const int i = static_cast<int>(lab::RandInt(0, servers));
+        if (!cfg.alive(i)) cfg.Start1(i);
+        cfg.Connect(i);
+      }
+      if (lab::RandInt(0, 1000) < 200) {
+        const int i = static_cast<int>(lab::RandInt(0, servers));
+        if (cfg.alive(i)) cfg.Crash1(i);
+      }
+      lab::SleepFor(kElectionTimeout / 2);
+    }
+    stop->store(true);
+    wg.Wait();
+    cfg.CheckFailed();
+    std::printf("  %lld polls saw leaders in %zu terms\n", static_cast<long long>(*polls),
+                leader_of_term->size());
+    // The watcher must really have watched, and seen leadership change.
+    if (*polls < 500) cfg.Fail(absl::StrCat("the watcher polled only ", *polls, " times"));
+    if (leader_of_term->size() < 2) cfg.Fail("the churn never changed the leader");
+
+    // All back: they must agree again.
+    cfg.SetUnreliable(false);
+    for (int i = 0; i < servers; ++i) {
+      if (!cfg.alive(i)) cfg.Start1(i);
+      cfg.Connect(i);
+    }
     cfg.One(RandomCommand(), servers, true);
     cfg.End();
   });
