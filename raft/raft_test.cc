@@ -5,7 +5,7 @@
 // scenarios, same bounds, same messages (TESTS.md, "Lab 2 tests"). Then
 // Raft2Beyond: the course's own questions (TESTS.md, "Beyond the Go suite").
 //
-//   LAB_RUNTIME=sim LAB_SEED=7 bazel-bin/raft/raft_test_sim --gtest_filter='Raft2B.*'
+//   LAB_RUNTIME=sim LAB_SEED=7 bazel-bin/raft/raft_test_sim_seed1 --gtest_filter='Raft2B.*'
 //
 // The tester (config.h) checks safety continuously: every applied command is
 // compared with every other peer's at that index as it arrives. Each test
