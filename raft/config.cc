@@ -721,7 +721,7 @@ void RunRaftTest(const std::function<void()>& body) {
   }
   ReplayHint() = absl::StrCat("LAB_RUNTIME=", std::string(lab::RuntimeName(options.runtime)),
                               " LAB_SEED=", options.seed,
-                              " bazel-bin/raft/raft_test_sim_seed1 --gtest_filter=", filter,
+                              " bazel-bin/raft/raft_test --gtest_filter=", filter,
                               sim ? "" : "  (threads runs do not replay exactly)");
   lab::World world(options);
   absl::Status status = world.Run([&body] {

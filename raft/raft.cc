@@ -150,6 +150,14 @@ void Raft::BecomeFollowerLocked(int64_t term) {
   role_ = Role::kFollower;
 }
 
+// A reply from a newer term: this peer's leadership or candidacy is over.
+bool Raft::StepDownIfNewerTermLocked(int64_t term) {
+  if (term <= current_term_) return false;
+  BecomeFollowerLocked(term);
+  PersistLocked();
+  return true;
+}
+
 void Raft::Ticker() {
   while (true) {
     lab::SleepFor(kTick);
@@ -195,11 +203,7 @@ void Raft::StartElectionLocked() {
       if (!peers_[i]->Call("Raft.RequestVote", args, &reply)) return;
       lab::MutexLock l(&mu_);
       if (dead_) return;
-      if (reply.term > current_term_) {
-        BecomeFollowerLocked(reply.term);
-        PersistLocked();
-        return;
-      }
+      if (StepDownIfNewerTermLocked(reply.term)) return;
       if (role_ != Role::kCandidate || current_term_ != args.term || !reply.vote_granted) return;
       // If votes received from majority of servers: become leader (§5.2).
       if (2 * ++votes_ > static_cast<int>(peers_.size())) BecomeLeaderLocked();
@@ -307,11 +311,7 @@ void Raft::ReplicateToLocked(int peer) {
 
 void Raft::HandleAppendReplyLocked(int peer, const AppendEntriesArgs& args,
                                    const AppendEntriesReply& reply) {
-  if (reply.term > current_term_) {
-    BecomeFollowerLocked(reply.term);
-    PersistLocked();
-    return;
-  }
+  if (StepDownIfNewerTermLocked(reply.term)) return;
   if (role_ != Role::kLeader || current_term_ != args.term) return;  // a stale reply
   last_ack_[peer] = lab::Now();
   if (reply.success) {
@@ -522,11 +522,7 @@ void Raft::SendSnapshotLocked(int peer) {
     if (!peers_[peer]->Call("Raft.InstallSnapshot", args, &reply)) return;
     lab::MutexLock l(&mu_);
     if (dead_) return;
-    if (reply.term > current_term_) {
-      BecomeFollowerLocked(reply.term);
-      PersistLocked();
-      return;
-    }
+    if (StepDownIfNewerTermLocked(reply.term)) return;
     if (role_ != Role::kLeader || current_term_ != args.term) return;
     last_ack_[peer] = lab::Now();
     match_index_[peer] = std::max(match_index_[peer], args.last_included_index);

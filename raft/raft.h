@@ -177,6 +177,7 @@ class Raft {
   const LogEntry& EntryLocked(int64_t index) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void BecomeFollowerLocked(int64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool StepDownIfNewerTermLocked(int64_t term) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ResetElectionTimerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartElectionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BecomeLeaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
