@@ -29,6 +29,7 @@
 #ifndef LABRPC_CODEC_H_
 #define LABRPC_CODEC_H_
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <deque>
@@ -66,13 +67,35 @@ namespace internal {
 // Appends the encoding to a string.
 class OutArchive : public cereal::OutputArchive<OutArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit OutArchive(std::string* out) : OutputArchive(this), out_(out) {}
+  // Appends to *out; the string has its final size once the archive goes.
+  explicit OutArchive(std::string* out) : OutputArchive(this), out_(out), len_(out->size()) {}
+  ~OutArchive() { out_->resize(len_); }
+  OutArchive(const OutArchive&) = delete;
+  OutArchive& operator=(const OutArchive&) = delete;
+
   void saveBinary(const void* data, std::size_t size) {
-    if (size != 0) out_->append(static_cast<const char*>(data), size);
+    if (size == 0) return;
+    std::memcpy(Reserve(size), data, size);
+    len_ += size;
+  }
+  // The same for a size known at compile time (numbers): the copy inlines.
+  template <std::size_t N>
+  void saveFixed(const void* data) {
+    std::memcpy(Reserve(N), data, N);
+    len_ += N;
   }
 
  private:
+  // Room for `size` more bytes at len_ (the string grows by doubling, and
+  // is cut to len_ at the end): many small appends cost a copy each, not a
+  // call into std::string each.
+  char* Reserve(std::size_t size) {
+    if (out_->size() - len_ < size) out_->resize(std::max(2 * out_->size(), len_ + size + 64));
+    return out_->data() + len_;
+  }
+
   std::string* out_;
+  std::size_t len_;  // bytes written
 };
 
 // Reads an encoding, refusing to read past its end.
@@ -97,7 +120,7 @@ class InArchive : public cereal::InputArchive<InArchive, cereal::AllowEmptyClass
 
 template <class T>
 std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(OutArchive& ar, const T& t) {
-  ar.saveBinary(std::addressof(t), sizeof(t));
+  ar.saveFixed<sizeof(T)>(std::addressof(t));
 }
 template <class T>
 std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, T& t) {
@@ -226,8 +249,10 @@ inline constexpr bool kEncodable =
 // The name of a type, demangled, for messages.
 std::string TypeName(std::type_index type);
 
+// size_hint: the bytes to reserve up front (say, the size of the last
+// encoding of a large message that is re-encoded often).
 template <class T>
-std::string Encode(const T& value) {
+std::string Encode(const T& value, std::size_t size_hint = 0) {
   static_assert(kEncodable<T>,
                 "labrpc: this type cannot be sent over labrpc (the \"required from\" lines name "
                 "it). A message needs a default constructor and "
@@ -236,6 +261,7 @@ std::string Encode(const T& value) {
                 "those, or messages; no pointers.");
   [[maybe_unused]] constexpr auto* check_fields = &internal::CheckMessage<T>;
   std::string out;
+  out.reserve(size_hint);
   {
     internal::OutArchive archive(&out);
     archive(value);

@@ -145,7 +145,13 @@ TEST_P(PersisterTest, ConcurrentSavesAndCopiesNeverTearAPair) {
               distinct_seen.fetch_add(1);
               last = state;
             }
-            if (i % 16 == 0) lab::Yield();
+            // In sim every Save takes virtual time; readers pace themselves
+            // to interleave with the writers.
+            if (sim()) {
+              lab::SleepFor(absl::Microseconds(lab::RandInt(1, 100)));
+            } else if (i % 16 == 0) {
+              lab::Yield();
+            }
           }
           done.Send(1);
         });
@@ -190,6 +196,34 @@ TEST_P(PersisterTest, ConcurrentSaveRaftStateNeverLosesTheSnapshot) {
     }
     EXPECT_EQ(p->ReadRaftState(), "state-1999");
     EXPECT_EQ(p->ReadSnapshot(), "snap");
+  });
+}
+
+// In sim a write takes the modelled disk time (and reads and copies none);
+// in threads nothing is added to the real cost.
+TEST_P(PersisterTest, WritesTakeModelledTimeInSim) {
+  const bool sim = GetParam() == lab::RuntimeKind::kSim;
+  RunInWorld([sim] {
+    labrpc::Persister p;
+    const absl::Time t0 = lab::Now();
+    p.Save(std::string(10 * 1024, 's'), std::string(90 * 1024, 'n'));  // 100 KiB
+    const absl::Duration save = lab::Now() - t0;
+    const absl::Time t1 = lab::Now();
+    p.SaveRaftState("x");
+    const absl::Duration small = lab::Now() - t1;
+    const absl::Time t2 = lab::Now();
+    EXPECT_EQ(p.ReadSnapshot().size(), 90u * 1024);
+    std::shared_ptr<labrpc::Persister> copy = p.Copy();
+    EXPECT_EQ(copy->ReadRaftState(), "x");
+    const absl::Duration reads = lab::Now() - t2;
+    if (sim) {
+      EXPECT_EQ(save, labrpc::Persister::kWriteLatency + 100 * labrpc::Persister::kWriteTimePerKiB);
+      EXPECT_GE(small, labrpc::Persister::kWriteLatency);
+      EXPECT_LT(small, labrpc::Persister::kWriteLatency + labrpc::Persister::kWriteTimePerKiB);
+      EXPECT_EQ(reads, absl::ZeroDuration());
+    } else {
+      EXPECT_LT(save, absl::Milliseconds(200));  // no added sleep (a loose bound)
+    }
   });
 }
 

@@ -711,7 +711,11 @@ void Config::End() {
 
 // --- The test wrapper -----------------------------------------------------------
 
-void RunRaftTest(const std::function<void()>& body) {
+std::string CurrentReplayCommand() { return ReplayHint(); }
+
+void RunRaftTest(const std::function<void()>& body) { RunLabTest("bazel-bin/raft/raft_test", body); }
+
+void RunLabTest(std::string_view binary, const std::function<void()>& body) {
   const lab::WorldOptions options = lab::WorldOptions::FromEnvOrDie();
   const bool sim = options.runtime == lab::RuntimeKind::kSim;
   std::string filter = "*";
@@ -721,7 +725,7 @@ void RunRaftTest(const std::function<void()>& body) {
   }
   ReplayHint() = absl::StrCat("LAB_RUNTIME=", std::string(lab::RuntimeName(options.runtime)),
                               " LAB_SEED=", options.seed,
-                              " bazel-bin/raft/raft_test --gtest_filter=", filter,
+                              " ", std::string(binary), " --gtest_filter=", filter,
                               sim ? "" : "  (threads runs do not replay exactly)");
   lab::World world(options);
   absl::Status status = world.Run([&body] {

@@ -293,6 +293,11 @@ class Config {
 // world to end cleanly; in sim prints "fingerprint: <hex>"; after a failure
 // prints the command that replays the run.
 void RunRaftTest(const std::function<void()>& body);
+// The same for any lab's test binary: `binary` is its path in the replay
+// line (e.g. "bazel-bin/kvraft/kvraft_test").
+void RunLabTest(std::string_view binary, const std::function<void()>& body);
+// The command that replays the running test (set by RunLabTest).
+std::string CurrentReplayCommand();
 
 }  // namespace raft
 

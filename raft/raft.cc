@@ -96,6 +96,7 @@ std::pair<int64_t, bool> Raft::GetState() {
   lab::MutexLock l(&mu_);
   return {current_term_, role_ == Role::kLeader};
   // END SOLUTION
+  // HANDOUT: // Your code here (2A).
   // HANDOUT: return {0, false};
 }
 
@@ -109,6 +110,8 @@ StartResult Raft::Start(std::string command) {
   BroadcastLocked();  // don't wait for the next heartbeat
   return {LastIndexLocked(), current_term_, true};
   // END SOLUTION
+  // HANDOUT: // Your code here (2B).
+  // HANDOUT: (void)command;  // unused until then
   // HANDOUT: return {-1, -1, false};
 }
 
@@ -273,6 +276,10 @@ bool Raft::TrySendLocked(int peer, std::function<void()> send) {
 }
 
 // END SOLUTION
+// HANDOUT: void Raft::RequestVote(const RequestVoteArgs& /*args*/,
+// HANDOUT:                        RequestVoteReply* /*reply*/) {
+// HANDOUT:   // Your code here (2A, 2B).
+// HANDOUT: }
 
 // BEGIN SOLUTION 2B
 
@@ -474,13 +481,22 @@ void Raft::Applier() {
 }
 
 // END SOLUTION
+// HANDOUT: void Raft::AppendEntries(const AppendEntriesArgs& /*args*/,
+// HANDOUT:                          AppendEntriesReply* /*reply*/) {
+// HANDOUT:   // Your code here (2A, 2B).
+// HANDOUT: }
 
 // BEGIN SOLUTION 2C
 
 // --- Persistence (§5, Figure 2) ----------------------------------------------
 
-std::string Raft::EncodeStateLocked() const {
-  return labrpc::Encode(PersistentState{current_term_, voted_for_, snapshot_index_, log_});
+std::string Raft::EncodeStateLocked() {
+  // The log moves into the message and back rather than being copied: it
+  // is persisted whole after every change, so this is the hot path.
+  PersistentState state{current_term_, voted_for_, snapshot_index_, std::move(log_)};
+  std::string bytes = labrpc::Encode(state, persister_->RaftStateSize() + 1024);
+  log_ = std::move(state.log);
+  return bytes;
 }
 
 void Raft::PersistLocked() { persister_->Save(EncodeStateLocked(), snapshot_); }
@@ -567,5 +583,13 @@ void Raft::InstallSnapshot(const InstallSnapshotArgs& args, InstallSnapshotReply
 }
 
 // END SOLUTION
+// HANDOUT: void Raft::Snapshot(int64_t /*index*/, std::string /*snapshot*/) {
+// HANDOUT:   // Your code here (2D).
+// HANDOUT: }
+// HANDOUT:
+// HANDOUT: void Raft::InstallSnapshot(const InstallSnapshotArgs& /*args*/,
+// HANDOUT:                            InstallSnapshotReply* /*reply*/) {
+// HANDOUT:   // Your code here (2D).
+// HANDOUT: }
 
 }  // namespace raft

@@ -196,7 +196,7 @@ class Raft {
   // END SOLUTION
 
   // BEGIN SOLUTION 2C
-  std::string EncodeStateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string EncodeStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadPersistLocked(const std::string& data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // END SOLUTION
