@@ -11,8 +11,10 @@
 # missing packages. Without root, or when apt fails, it names the missing
 # packages and the command to run, and exits 1.
 #
-# libgmock-dev and clang are installed only if the apt archive has them
-# (clang is needed only for `./test --config=clang`).
+# libgmock-dev, clang and bubblewrap are installed only if the apt archive has
+# them (clang is needed only for `./test --config=clang`; bubblewrap lets
+# ./grade run student code without network and with a read-only file system,
+# and ./grade says so when it is missing or does not work).
 
 set -euo pipefail
 
@@ -33,10 +35,12 @@ readonly REQUIRED=(
   libboost-context-dev
   pkg-config
   g++
+  python3
 )
 readonly OPTIONAL=(
   libgmock-dev
   clang
+  bubblewrap
 )
 
 say() { echo "bootstrap: $*"; }
@@ -67,7 +71,7 @@ fail_with_command() {
 }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-  err "not a Debian system; skipping the package check (needs Bazel 4.2.3, Abseil, GoogleTest, Google Benchmark, cereal, Boost.Context, pkg-config, g++)"
+  err "not a Debian system; skipping the package check (needs Bazel 4.2.3, Abseil, GoogleTest, Google Benchmark, cereal, Boost.Context, pkg-config, g++, Python 3.11)"
   exit 0
 fi
 

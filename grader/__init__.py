@@ -1,0 +1,1 @@
+# grader: the Raft labs' grader (./grade). Start at cli.py.

@@ -1,0 +1,132 @@
+# grader/build.py
+#
+# Builds the test binaries a grade needs, with Bazel, and copies each one
+# (with the shared libraries it loads from Bazel's _solib_k8 folder) into the
+# grade's own folder, so that runs never see a later rebuild of the tree.
+#
+#   b = Builder(tree, bazel_startup=[...], log_dir=work / "build")
+#   result = b.build("//raft:raft_test", stage_dir)   # BuildResult
+#   result.ok, result.binary, result.error
+#
+# Each target is built by its own `bazel build` so a failure is never
+# mistaken for a success of an older binary.
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class BuildResult:
+    target: str
+    ok: bool
+    binary: str | None = None  # the staged copy the runs use
+    tree_binary: str | None = None  # where Bazel put it (for a command to paste)
+    error: str = ""  # a short explanation (and the compiler's errors) when not ok
+    seconds: float = 0.0
+
+
+def split_label(target: str):
+    package, _, name = target[2:].partition(":")
+    return package, name
+
+
+def bazel_build_args(disk_cache: str | None):
+    args = ["--noshow_progress", "--color=no", "--curses=no"]
+    if disk_cache:
+        args.append(f"--disk_cache={disk_cache}")
+    return args
+
+
+class Builder:
+    def __init__(self, tree: Path, startup=(), disk_cache=None, log_dir: Path | None = None):
+        self.tree = Path(tree)
+        self.startup = list(startup)
+        self.disk_cache = disk_cache
+        self.log_dir = log_dir
+
+    def _bazel(self, *args, capture=True, timeout=3600):
+        cmd = ["bazel", *self.startup, *args]
+        return subprocess.run(cmd, cwd=self.tree, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=timeout)
+
+    def build(self, target: str, stage_root: Path) -> BuildResult:
+        package, name = split_label(target)
+        if not (self.tree / package / "BUILD").exists() and not (self.tree / package / "BUILD.bazel").exists():
+            return BuildResult(target, False, error=f"{target} is not in this tree (no {package}/BUILD)")
+        t0 = time.monotonic()
+        try:
+            r = self._bazel("build", *bazel_build_args(self.disk_cache), "--", target)
+        except FileNotFoundError:
+            return BuildResult(target, False, error="bazel is not installed (run tools/bootstrap.sh)")
+        except subprocess.TimeoutExpired:
+            return BuildResult(target, False, error=f"bazel build {target} took over an hour")
+        seconds = time.monotonic() - t0
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            (self.log_dir / f"{package.replace('/', '_')}_{name}.log").write_text(r.stdout)
+        if r.returncode != 0:
+            return BuildResult(target, False, error=_build_errors(target, r.stdout), seconds=seconds)
+        bin_dir = self.tree / "bazel-bin"
+        binary = bin_dir / package / name
+        if not binary.exists():
+            return BuildResult(target, False, error=f"bazel built {target} but {binary} is missing",
+                               seconds=seconds)
+        stage = Path(stage_root) / f"{package.replace('/', '_')}_{name}"
+        staged = stage / package / name
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(binary, staged)
+        solib = bin_dir / "_solib_k8"
+        if solib.is_dir():
+            dest = stage / "_solib_k8"
+            dest.mkdir(parents=True, exist_ok=True)
+            for lib in solib.iterdir():
+                if lib.is_file():
+                    shutil.copy(lib, dest / lib.name)  # follows Bazel's symlinks
+        for path in [stage, *stage.rglob("*")]:
+            os.chmod(path, 0o755)
+        return BuildResult(target, True, binary=str(staged), tree_binary=str(binary),
+                           seconds=seconds)
+
+    def shutdown(self):
+        try:
+            self._bazel("shutdown", timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            pass
+
+
+def parse_test_list(output: str) -> frozenset:
+    """Test names from a GoogleTest binary's --gtest_list_tests output."""
+    names = set()
+    suite = None
+    for line in output.splitlines():
+        if not line.strip() or line.startswith("Running main()"):
+            continue
+        if not line.startswith(" "):
+            suite = line.split("#")[0].strip().rstrip(".")
+        elif suite:
+            names.add(f"{suite}.{line.split('#')[0].strip()}")
+    return frozenset(names)
+
+
+def _build_errors(target: str, output: str, max_lines: int = 40) -> str:
+    """The compiler's and Bazel's error lines, trimmed."""
+    lines = output.splitlines()
+    keep = []
+    for i, line in enumerate(lines):
+        if re.search(r"\berror\b|ERROR:|undefined reference|no such (target|package)", line):
+            for extra in lines[i:i + 4]:
+                if extra not in keep[-6:]:
+                    keep.append(extra)
+    if not keep:
+        keep = lines[-15:]
+    if len(keep) > max_lines:
+        keep = keep[:max_lines] + [f"... ({len(keep) - max_lines} more lines)"]
+    return f"{target} did not build:\n" + "\n".join("    " + line for line in keep)

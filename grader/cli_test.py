@@ -1,0 +1,67 @@
+# grader/cli_test.py: ./grade's options: seeds, parts, and clear errors.
+
+import io
+import unittest
+from contextlib import redirect_stderr, redirect_stdout
+
+from grader import cli, rubric
+from grader.testing import tree_root
+
+
+class SeedsTest(unittest.TestCase):
+    def test_lists_and_ranges(self):
+        self.assertEqual(cli.parse_seeds("1,5,10-12"), [1, 5, 10, 11, 12])
+
+    def test_bad_lists(self):
+        for bad in ("", "1,", "x", "5-3", "1.5", "-1", str(2**64)):
+            with self.assertRaises(cli.UsageError, msg=bad):
+                cli.parse_seeds(bad)
+
+
+class ArgsTest(unittest.TestCase):
+    def test_defaults(self):
+        a = cli.parse_args([])
+        self.assertEqual(a.runtimes, ["sim"])
+        self.assertEqual(len(a.seed_list), 1)
+        self.assertGreaterEqual(a.jobs, 1)
+
+    def test_seed_start_and_runs(self):
+        a = cli.parse_args(["--seed", "7", "--runs", "3", "--runtime", "both"])
+        self.assertEqual(a.seed_list, [7, 8, 9])
+        self.assertEqual(a.runtimes, ["sim", "threads"])
+        self.assertEqual(cli.parse_args(["--seeds", "4,2"]).seed_list, [4, 2])
+
+    def test_usage_errors(self):
+        for argv in (["--runtime", "go"], ["--runs", "0"], ["--jobs", "x"], ["--seed", "1", "--seeds", "2"],
+                     ["--seeds", "1,2", "--runs", "3"], ["--submission", "/nonexistent/dir"],
+                     ["--replay", "x", "Raft2A.ReElection"], ["--replay", "1", "T", "--runtime", "both"],
+                     ["--timeout-scale", "0"], ["--bogus"]):
+            with self.assertRaises(cli.UsageError, msg=argv):
+                cli.parse_args(argv)
+
+    def test_parts(self):
+        catalogue = rubric.load_catalogue(tree_root() / "labs")
+        self.assertEqual(cli.resolve_parts(catalogue, ["2b", "2A", "2B"], False), ["2A", "2B"])
+        self.assertEqual(cli.resolve_parts(catalogue, ["2C"], True), ["2A", "2B", "2C"])
+        with self.assertRaisesRegex(cli.UsageError, "unknown part '2E'"):
+            cli.resolve_parts(catalogue, ["2E"], False)
+
+    def test_main_reports_usage_errors_with_status_2(self):
+        err = io.StringIO()
+        with redirect_stderr(err):
+            self.assertEqual(cli.main(["9Z"]), 2)
+        self.assertIn("unknown part '9Z'", err.getvalue())
+
+    def test_help_and_list(self):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            self.assertEqual(cli.main(["--help"]), 0)
+            self.assertEqual(cli.main(["--list"]), 0)
+        for option in ("--runtime", "--runs", "--seed", "--seeds", "--jobs", "--submission",
+                       "--json", "--junit", "--gradescope", "--replay"):
+            self.assertIn(option, out.getvalue())
+        self.assertIn("Raft2A.InitialElection", out.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,322 @@
+# grader/grade.py
+#
+# One grade, once the command line is understood (grader/cli.py): builds the
+# test binaries (in this tree, or for --submission in a pristine copy of it
+# with the student's files), plans one job per test, seed and runtime, runs
+# them in the sandbox (grader/runner.py) with live progress, rewrites the
+# result files after every run, and prints the final report.
+#
+#   status = run_grade(args, catalogue, student_files, parts, explicit, work_dir)
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from grader import build as build_lib
+from grader import outputs
+from grader import report
+from grader import rubric
+from grader import runner as runner_lib
+from grader import sandbox as sandbox_lib
+from grader import score as score_lib
+from grader import static_check
+from grader import tree as tree_lib
+from handout_tool import markers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Grade:
+    """One grade: settings, build, runs, outputs."""
+
+    def __init__(self, args, catalogue, student_files, out=sys.stdout):
+        self.args = args
+        self.catalogue = catalogue
+        self.student_files = student_files
+        self.out = out
+        self.notes = []
+        self.warnings = []
+        self.results = []
+        self.started = time.time()
+
+    def say(self, text=""):
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def replay_command(self, test, runtime, seed):
+        cmd = ["./grade", "--replay", str(seed), test]
+        if runtime != "sim":
+            cmd += ["--runtime", runtime]
+        if self.args.submission:
+            cmd += ["--submission", str(Path(self.args.submission).resolve())]
+        return " ".join(shlex.quote(c) for c in cmd)
+
+    def replay_of(self, result):
+        j = result.job
+        cmd = self.replay_command(j.test, j.runtime, j.seed)
+        return cmd + ("  (threads runs do not replay exactly)" if j.runtime == "threads" else "")
+
+
+def _copy_failed_log(logs_dir, result):
+    if not logs_dir or result.passed or not result.log_path:
+        return
+    os.makedirs(logs_dir, exist_ok=True)
+    j = result.job
+    dest = os.path.join(logs_dir, f"{j.test}-{j.runtime}-seed{j.seed}.log")
+    try:
+        shutil.copy(result.log_path, dest)
+    except OSError:
+        pass
+
+
+def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
+    g = Grade(args, catalogue, student_files)
+    box = sandbox_lib.Sandbox.detect(use_bwrap=not args.no_bwrap)
+    cache = Path(args.cache_dir).resolve() if args.cache_dir else tree_lib.cache_root()
+    student_paths = [f.path for f in student_files]
+
+    # --- What is graded ---------------------------------------------------
+    submission = None
+    if args.submission:
+        try:
+            submission = tree_lib.collect_submission(Path(args.submission), student_paths)
+        except tree_lib.SubmissionError as e:
+            print(f"./grade: {e}", file=sys.stderr)
+            return 2
+    what = (f"the submission in {Path(args.submission).resolve()}" if submission
+            else f"the files in {ROOT}")
+    if args.replay:
+        g.say(f"./grade: replaying {args.replay[1]} on seed {args.seed_list[0]} "
+              f"({args.runtime}), {what}")
+    else:
+        runs = len(args.seed_list)
+        g.say(f"./grade: grading {' '.join(parts)} of {what}")
+        seeds = ",".join(map(str, args.seed_list)) if runs <= 10 else \
+            f"{args.seed_list[0]}..{args.seed_list[-1]}"
+        g.say(f"  runtime {args.runtime}, {runs} run{'s' if runs != 1 else ''} per test, "
+              f"seeds {seeds}, {args.jobs} job{'s' if args.jobs != 1 else ''} at once")
+    g.say(f"  sandbox: {box.describe()}")
+    if submission:
+        _intake(g, submission, student_files, parts)
+
+    # --- Build ------------------------------------------------------------
+    targets = []
+    for name in parts:
+        if catalogue[name].target not in targets:
+            targets.append(catalogue[name].target)
+    try:
+        built = _build_all(g, targets, submission, student_paths, set(catalogue), cache, work)
+    except (markers.MarkerError, OSError) as e:
+        print(f"./grade: cannot prepare the tree to build: {e}", file=sys.stderr)
+        return 2
+
+    runner = runner_lib.Runner(box, work, args.jobs, runner_lib.RunSettings(
+        memory_mib=args.memory_limit, output_mib=args.output_limit))
+    in_binary = {}
+    for target, b in built.items():
+        if b.ok:
+            output, error = runner.list_tests(b.binary)
+            if error:
+                b.ok, b.error = False, error
+            else:
+                in_binary[target] = build_lib.parse_test_list(output)
+
+    # --- Jobs -------------------------------------------------------------
+    graded, jobs, failed_now = _plan(g, args, catalogue, parts, explicit, built, in_binary)
+    if not graded:
+        print("./grade: none of the chosen parts can be graded in this tree", file=sys.stderr)
+        for note in g.notes:
+            print(f"  {note}", file=sys.stderr)
+        return 2
+    planned = {}
+    for j in jobs + [r.job for r in failed_now]:
+        planned[j.test] = planned.get(j.test, 0) + 1
+
+    writers = outputs.Writers(args.json, args.junit, args.gradescope)
+    requires = {p.name: rubric.requirements(catalogue, p.name) for p in graded}
+    meta = {
+        "tool": "raftlabs ./grade", "version": 1, "tree": str(ROOT),
+        "submission": str(Path(args.submission).resolve()) if args.submission else None,
+        "graded_parts": [p.name for p in graded], "runtimes": args.runtimes, "seeds": args.seed_list,
+        "jobs": args.jobs, "sandbox": box.describe(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(g.started)),
+        "warnings": [str(w) for w in g.warnings], "notes": g.notes,
+    }
+    graded_for_score = graded
+    if args.replay:
+        graded_for_score = [rubric.Part(p.name, p.title, p.target, p.requires,
+                                        tuple(t for t in p.tests if t.name == args.replay[1]), p.path)
+                            for p in graded]
+
+    def write_outputs(complete, interrupted=False):
+        summary = score_lib.summarize(graded_for_score, planned, g.results)
+        m = dict(meta, complete=complete, interrupted=interrupted,
+                 elapsed_seconds=round(time.time() - g.started, 1))
+        header = (f"{what}; runtime {args.runtime}; seeds {args.seed_list}; "
+                  f"sandbox: {box.describe()}")
+        if g.warnings:
+            header += "\nStatic check (for review):\n" + "\n".join(str(w) for w in g.warnings)
+        writers.write(summary, m, g.replay_of, header)
+        return summary
+
+    for r in failed_now:
+        g.results.append(r)
+    write_outputs(False)
+
+    # --- Run ----------------------------------------------------------------
+    if args.replay:
+        return run_replay(g, runner, jobs, failed_now, write_outputs, built)
+    live = g.out.isatty()
+    progress = report.Progress(len(jobs) + len(failed_now), g.out, live, args.jobs)
+    progress.not_run(failed_now)
+
+    def on_done(result):
+        g.results.append(result)
+        progress.done(result)
+        _copy_failed_log(args.logs, result)
+        write_outputs(False)
+
+    interrupted = False
+    try:
+        runner.run_all(jobs, on_done=on_done, on_tick=progress.tick)
+    except KeyboardInterrupt:
+        interrupted = True
+    progress.close()
+    summary = write_outputs(not interrupted, interrupted)
+    notes = list(g.notes)
+    if interrupted:
+        notes.append(f"interrupted: {len(g.results)} of {len(jobs) + len(failed_now)} runs done")
+    if not box.bwrap:
+        notes.append(f"runs were not in bubblewrap: {box.bwrap_problem}")
+    g.say(report.final_report(summary, g.replay_of, requires, notes=notes,
+                              warnings=[str(w) for w in g.warnings]))
+    return 130 if interrupted else (0 if summary.failed_runs == 0 else 1)
+
+
+def _intake(g, submission, student_files, parts):
+    """Says which files are graded, notes what is missing or ignored, and
+    runs the static check on the submitted files."""
+    for rel, path in submission.files.items():
+        g.say(f"  {rel} <- {path}")
+    listed = {f.path: f for f in student_files}
+    for rel in submission.missing:
+        # Only the files of the parts being graded are worth a note.
+        relevant = not listed[rel].parts or set(listed[rel].parts) & set(parts)
+        if (ROOT / rel).exists() and relevant:
+            g.notes.append(f"{rel} is not in the submission: graded with the handout's version")
+    for rel, why in submission.ignored:
+        g.notes.append(f"ignored {rel} ({why})")
+    for rel, path in submission.files.items():
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        g.warnings.extend(static_check.check_text(text, rel))
+    if g.warnings:
+        g.say(f"  static check: {len(g.warnings)} call(s) for the instructor to review "
+              "(listed at the end)")
+
+
+def _build_all(g, targets, submission, student_paths, known_parts, cache, work) -> dict:
+    """Builds each target, in this tree or (for a submission) in the
+    pristine tree; returns {target: BuildResult} with staged binaries."""
+    built = {}
+    stage = work / "bin"
+    disk_cache = str(cache / "disk-cache")
+    if submission is None:
+        builder = build_lib.Builder(ROOT, disk_cache=disk_cache, log_dir=work / "build")
+        for target in targets:
+            built[target] = _build_one(g, builder, target, stage)
+        return built
+    with tree_lib.locked_tree(cache, ROOT, on_wait=lambda d: g.say(
+            f"  waiting for another ./grade that is using {d}")) as dest:
+        g.say(f"  pristine tree: {dest}")
+        tree_lib.sync_tree(ROOT, dest, student_paths, submission, known_parts)
+        # Its Bazel server stops by itself after 10 idle minutes.
+        builder = build_lib.Builder(dest, startup=["--max_idle_secs=600"],
+                                    disk_cache=disk_cache, log_dir=work / "build")
+        for target in targets:
+            built[target] = _build_one(g, builder, target, stage)
+    return built
+
+
+def _plan(g, args, catalogue, parts, explicit, built, in_binary):
+    """One job per seed, test and runtime. Returns (graded parts, jobs to
+    run, results decided without running: build failures and tests missing
+    from their binary)."""
+    graded = []
+    jobs = []
+    failed_now = []
+    index = 0
+    for name in parts:
+        part = catalogue[name]
+        b = built[part.target]
+        if not b.ok and not explicit and "is not in this tree" in b.error:
+            g.notes.append(f"part {name} skipped: {b.error}")
+            continue
+        graded.append(part)
+        tests = part.tests
+        if args.replay:
+            tests = [t for t in tests if t.name == args.replay[1]]
+        for seed in args.seed_list:
+            for test in tests:
+                for runtime in args.runtimes:
+                    index += 1
+                    job = runner_lib.Job(index, name, test.name, runtime, seed,
+                                         test.limit(runtime) * args.timeout_scale, b.binary or "")
+                    reason = None
+                    if not b.ok:
+                        reason = b.error
+                    elif test.name not in in_binary[part.target]:
+                        reason = (f"{test.name} is not in {part.target}'s test binary "
+                                  f"(the rubric {part.path.relative_to(ROOT)} and the tests disagree)")
+                    if reason is None:
+                        jobs.append(job)
+                    else:
+                        failed_now.append(runner_lib.Result(job, False, reason, 0.0, "", reason))
+    return graded, jobs, failed_now
+
+
+def _build_one(g, builder, target, stage):
+    g.say(f"  building {target} ...")
+    b = builder.build(target, stage)
+    if b.ok:
+        g.say(f"  built {target} ({b.seconds:.1f} s)")
+    else:
+        g.say(f"  {b.error}")
+    return b
+
+
+def run_replay(g, runner, jobs, failed_now, write_outputs, built) -> int:
+    if failed_now:
+        r = failed_now[0]
+        g.say(f"./grade: cannot run {r.job.test}: {r.reason}")
+        g.say("0 passed, 1 failed")
+        return 1
+    job = jobs[0]
+    binary = next(b.tree_binary for b in built.values() if b.binary == job.binary)
+    g.say(f"  time limit {job.limit:g} s; without the grader (no sandbox, no limits):")
+    g.say(f"    LAB_RUNTIME={job.runtime} LAB_SEED={job.seed} {binary} --gtest_filter={job.test}")
+    g.say("-" * 72)
+    out = sys.stdout.buffer
+
+    def sink(data):
+        out.write(data)
+        out.flush()
+
+    results = runner.run_all(jobs, on_output=sink)
+    g.results.extend(results)
+    write_outputs(True)
+    r = results[0]
+    g.say("-" * 72)
+    if r.passed:
+        g.say(f"{job.test} passed ({job.runtime}, seed {job.seed}, {r.seconds:.1f} s)")
+    else:
+        g.say(f"{job.test} FAILED ({job.runtime}, seed {job.seed}, {r.seconds:.1f} s): {r.reason}")
+    g.say(f"{1 if r.passed else 0} passed, {0 if r.passed else 1} failed")
+    return 0 if r.passed else 1
