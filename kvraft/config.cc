@@ -1,0 +1,488 @@
+// kvraft/config.cc
+//
+// The Lab 3 tester; see config.h. Framework, not student code.
+
+#include "kvraft/config.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+
+namespace kvraft {
+namespace {
+
+// How long a shut-down server's tasks get to end after their group is killed.
+constexpr absl::Duration kStopTimeout = absl::Seconds(10);
+// After the watchdog fails a test, how long the body gets to notice.
+constexpr absl::Duration kWatchdogGrace = absl::Seconds(10);
+
+std::string ShowSet(const std::vector<int>& servers) {
+  return absl::StrCat("[", absl::StrJoin(servers, " "), "]");
+}
+
+// Where the visualization of a non-linearizable history goes: Bazel keeps
+// files written to TEST_UNDECLARED_OUTPUTS_DIR; otherwise $TMPDIR or /tmp.
+std::string VisualizationPath() {
+  std::string dir = "/tmp";
+  if (const char* d = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR"); d != nullptr && *d) {
+    dir = d;
+  } else if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t) {
+    dir = t;
+  }
+  std::string test = "kvraft";
+  if (const ::testing::TestInfo* info =
+          ::testing::UnitTest::GetInstance()->current_test_info()) {
+    test = absl::StrCat(info->test_suite_name(), ".", info->name());
+  }
+  return absl::StrCat(dir, "/", test, "-", getpid(), ".html");
+}
+
+}  // namespace
+
+// --- Set-up and teardown -------------------------------------------------------
+
+Config::Config(int n, bool unreliable, int64_t maxraftstate)
+    : n_(n),
+      maxraftstate_(maxraftstate),
+      start_(lab::Now()),
+      net_(std::make_unique<labrpc::Network>()),
+      tester_(std::make_unique<lab::TaskGroup>("tester")) {
+  {
+    lab::MutexLock l(&mu_);
+    servers_.resize(n);
+    saved_.resize(n);
+    end_names_.resize(n);
+    t0_ = start_;
+  }
+  // Unlike Lab 2's tester, no long delays: a call on a disabled end fails
+  // within 100 ms (as in Go's kvraft config), so clerks move on quickly.
+  net_->Reliable(!unreliable);
+
+  // The time limit, enforced even on a test that hangs (see raft/config.cc).
+  tester_->Go("watchdog", [this] {
+    lab::SleepUntil(start_ + kTestTimeLimit);
+    RecordFailure(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
+                               " seconds"),
+                  /*always=*/true);
+    {
+      lab::MutexLock l(&mu_);
+      for (const std::shared_ptr<Server>& server : servers_) {
+        if (server != nullptr) server->group->Kill();
+      }
+    }
+    lab::SleepFor(kWatchdogGrace);
+    std::fprintf(stderr,
+                 "kvraft tester: the test is still running %s after its time limit; it hangs. "
+                 "Stopping the process.\nreplay: %s\n",
+                 absl::FormatDuration(kWatchdogGrace).c_str(),
+                 raft::CurrentReplayCommand().c_str());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+
+  for (int i = 0; i < n; ++i) StartServer(i);
+  ConnectAll();
+}
+
+Config::~Config() {
+  tester_.reset();  // the tester's tasks first: they call into servers
+  std::vector<std::shared_ptr<Server>> servers;
+  std::vector<std::shared_ptr<Server>> zombies;
+  std::vector<std::unique_ptr<Client>> clients;
+  {
+    lab::MutexLock l(&mu_);
+    servers = std::move(servers_);
+    zombies = std::move(zombies_);
+    clients = std::move(clients_);
+  }
+  clients.clear();
+  for (int i = 0; i < n_; ++i) {
+    net_->DeleteServer(ServerName(i));
+    if (servers[i] != nullptr && !StopServer(std::move(servers[i]))) {
+      ADD_FAILURE() << "server " << i << "'s tasks did not end within "
+                    << absl::FormatDuration(kStopTimeout) << " of being killed at teardown";
+    }
+  }
+  zombies.clear();
+  net_.reset();
+}
+
+std::string Config::ServerName(int i) { return absl::StrCat("kv-", i); }
+
+std::vector<int> Config::All() const {
+  std::vector<int> all(static_cast<size_t>(n_));
+  for (int i = 0; i < n_; ++i) all[static_cast<size_t>(i)] = i;
+  return all;
+}
+
+std::shared_ptr<Config::Server> Config::ServerOf(int i) const {
+  lab::MutexLock l(&mu_);
+  return servers_[static_cast<size_t>(i)];
+}
+
+bool Config::StopServer(std::shared_ptr<Server> server) {
+  server->group->Kill();  // first: a task holding a lock unwinds and lets go
+  {
+    lab::TaskGroup::Scope scope(*server->group);
+    server->kv->Kill();
+  }
+  if (server->group->Join(kStopTimeout)) return true;
+  lab::MutexLock l(&mu_);
+  zombies_.push_back(std::move(server));
+  return false;
+}
+
+// --- Failures and tasks ---------------------------------------------------------
+
+void Config::RecordFailure(const std::string& message, bool always, const char* file,
+                           int line) {
+  {
+    lab::MutexLock l(&mu_);
+    if (failed_ && !always) return;  // the first failure is the one that matters
+    failed_ = true;
+  }
+  ADD_FAILURE_AT(file, line) << message;
+}
+
+void Config::Fail(const std::string& message, const char* file, int line) {
+  RecordFailure(message, /*always=*/false, file, line);
+  throw TestFailed{message};
+}
+
+bool Config::failed() const {
+  lab::MutexLock l(&mu_);
+  return failed_;
+}
+
+void Config::CheckFailed() const {
+  if (failed()) throw TestFailed{"an earlier check failed"};
+}
+
+void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
+  if (wg != nullptr) wg->Add(1);
+  tester_->Go(std::move(name), [fn = std::move(fn), wg] {
+    try {
+      fn();
+    } catch (const TestFailed&) {
+      // Recorded already; the test body throws at its next tester call.
+    }
+    if (wg != nullptr) wg->Done();
+  });
+}
+
+// --- Servers and the network -------------------------------------------------------
+
+void Config::ConnectLocked(int i, const std::vector<int>& to, bool enabled) {
+  for (int j : to) {
+    if (!end_names_[static_cast<size_t>(i)].empty()) {
+      net_->Enable(end_names_[static_cast<size_t>(i)][static_cast<size_t>(j)], enabled);
+    }
+    if (!end_names_[static_cast<size_t>(j)].empty()) {
+      net_->Enable(end_names_[static_cast<size_t>(j)][static_cast<size_t>(i)], enabled);
+    }
+  }
+}
+
+void Config::Partition(const std::vector<int>& p1, const std::vector<int>& p2) {
+  {
+    lab::MutexLock l(&mu_);
+    for (int i : p1) {
+      ConnectLocked(i, p2, false);
+      ConnectLocked(i, p1, true);
+    }
+    for (int i : p2) {
+      ConnectLocked(i, p1, false);
+      ConnectLocked(i, p2, true);
+    }
+  }
+  NoteEvent(absl::StrCat("partition ", ShowSet(p1), " | ", ShowSet(p2)));
+}
+
+void Config::ConnectAll() {
+  {
+    lab::MutexLock l(&mu_);
+    for (int i = 0; i < n_; ++i) ConnectLocked(i, All(), true);
+  }
+  NoteEvent("all servers connected");
+}
+
+std::optional<int> Config::Leader() {
+  for (int i = 0; i < n_; ++i) {
+    std::shared_ptr<Server> server = ServerOf(i);
+    if (server == nullptr) continue;
+    lab::TaskGroup::Scope scope(*server->group);
+    if (server->kv->raft()->GetState().second) return i;
+  }
+  return std::nullopt;
+}
+
+std::pair<std::vector<int>, std::vector<int>> Config::MakePartition() {
+  // The leader (or server 0 if none) and n/2 others on the majority side.
+  const int leader = Leader().value_or(0);
+  std::vector<int> p1{leader};
+  std::vector<int> p2;
+  for (int i = 0; i < n_; ++i) {
+    if (i == leader) continue;
+    if (static_cast<int>(p1.size()) < n_ / 2 + 1) {
+      p1.push_back(i);
+    } else {
+      p2.push_back(i);
+    }
+  }
+  return {p1, p2};
+}
+
+void Config::ShutdownServer(int i) {
+  std::shared_ptr<Server> server;
+  {
+    lab::MutexLock l(&mu_);
+    ConnectLocked(i, All(), false);
+    // Delete the server before replacing the persister: else it could give
+    // a clerk a positive reply for an operation it persisted in the old one.
+    net_->DeleteServer(ServerName(i));
+    if (saved_[static_cast<size_t>(i)] != nullptr) {
+      saved_[static_cast<size_t>(i)] = saved_[static_cast<size_t>(i)]->Copy();
+    }
+    server = std::move(servers_[static_cast<size_t>(i)]);
+  }
+  if (server != nullptr && !StopServer(std::move(server))) {
+    Fail(absl::StrCat("server ", i, "'s tasks did not end within ",
+                      absl::FormatDuration(kStopTimeout),
+                      " of being killed (a task that never blocks?)"));
+  }
+  NoteEvent(absl::StrCat("server ", i, " shut down"));
+}
+
+void Config::StartServer(int i) {
+  CheckFailed();
+  std::vector<std::string> names(static_cast<size_t>(n_));
+  std::shared_ptr<labrpc::Persister> persister;
+  {
+    lab::MutexLock l(&mu_);
+    const int64_t generation = ++end_counter_;
+    for (int j = 0; j < n_; ++j) {
+      names[static_cast<size_t>(j)] = absl::StrCat("kv", i, "->", j, "#", generation);
+    }
+    // A copy of what the previous instance persisted (the spec: a server
+    // starts from the last persisted state, which it cannot then change).
+    auto& saved = saved_[static_cast<size_t>(i)];
+    saved = saved != nullptr ? saved->Copy() : std::make_shared<labrpc::Persister>();
+    persister = saved;
+  }
+  std::vector<std::shared_ptr<labrpc::ClientEnd>> ends(static_cast<size_t>(n_));
+  for (int j = 0; j < n_; ++j) {
+    ends[static_cast<size_t>(j)] = net_->MakeEnd(names[static_cast<size_t>(j)]);
+    net_->Connect(names[static_cast<size_t>(j)], ServerName(j));
+  }
+
+  auto server = std::make_shared<Server>();
+  server->group = std::make_unique<lab::TaskGroup>(ServerName(i));
+  {
+    lab::TaskGroup::Scope scope(*server->group);
+    server->kv = std::make_unique<KVServer>(ends, i, persister, maxraftstate_);
+  }
+  KVServer* kv = server->kv.get();
+  raft::Raft* rf = kv->raft();
+  auto kv_service = std::make_shared<labrpc::Service>("KVServer");
+  kv_service->Register("Get", kv, &KVServer::Get);
+  kv_service->Register("PutAppend", kv, &KVServer::PutAppend);
+  auto raft_service = std::make_shared<labrpc::Service>("Raft");
+  raft_service->Register("RequestVote", rf, &raft::Raft::RequestVote);
+  raft_service->Register("AppendEntries", rf, &raft::Raft::AppendEntries);
+  raft_service->Register("InstallSnapshot", rf, &raft::Raft::InstallSnapshot);
+  auto rpc_server = std::make_shared<labrpc::Server>(server->group.get());
+  rpc_server->AddService(kv_service);
+  rpc_server->AddService(raft_service);
+  {
+    lab::MutexLock l(&mu_);
+    end_names_[static_cast<size_t>(i)] = names;
+    servers_[static_cast<size_t>(i)] = std::move(server);
+  }
+  net_->AddServer(ServerName(i), std::move(rpc_server));
+  NoteEvent(absl::StrCat("server ", i, " started"));
+}
+
+int64_t Config::LogSize() const {
+  lab::MutexLock l(&mu_);
+  int64_t most = 0;
+  for (const auto& p : saved_) {
+    if (p != nullptr) most = std::max(most, p->RaftStateSize());
+  }
+  return most;
+}
+
+int64_t Config::SnapshotSize() const {
+  lab::MutexLock l(&mu_);
+  int64_t most = 0;
+  for (const auto& p : saved_) {
+    if (p != nullptr) most = std::max(most, p->SnapshotSize());
+  }
+  return most;
+}
+
+// --- Clerks ---------------------------------------------------------------------------
+
+Config::Client* Config::MakeClient(const std::vector<int>& to) {
+  auto client = std::make_unique<Client>();
+  std::vector<std::shared_ptr<labrpc::ClientEnd>> ends(static_cast<size_t>(n_));
+  {
+    lab::MutexLock l(&mu_);
+    client->id = next_client_id_++;
+    const int64_t generation = ++end_counter_;
+    for (int j = 0; j < n_; ++j) {
+      client->end_names.push_back(absl::StrCat("clerk", client->id, "->", j, "#", generation));
+    }
+  }
+  for (int j = 0; j < n_; ++j) {
+    ends[static_cast<size_t>(j)] = net_->MakeEnd(client->end_names[static_cast<size_t>(j)]);
+    net_->Connect(client->end_names[static_cast<size_t>(j)], ServerName(j));
+  }
+  // Shuffled, so the clerk cannot tell which end is which server.
+  for (int k = n_ - 1; k > 0; --k) {
+    std::swap(ends[static_cast<size_t>(k)], ends[static_cast<size_t>(lab::RandInt(0, k + 1))]);
+  }
+  client->clerk = std::make_unique<Clerk>(std::move(ends));
+  Client* raw = client.get();
+  ConnectClient(raw, to);
+  lab::MutexLock l(&mu_);
+  clients_.push_back(std::move(client));
+  return raw;
+}
+
+void Config::DeleteClient(Client* client) {
+  for (const std::string& name : client->end_names) net_->Enable(name, false);
+  // The Clerk itself stays allocated until the Config goes: a tester task
+  // may still be returning from a call on it.
+}
+
+void Config::ConnectClient(Client* client, const std::vector<int>& to) {
+  for (int j : to) net_->Enable(client->end_names[static_cast<size_t>(j)], true);
+}
+
+void Config::DisconnectClient(Client* client, const std::vector<int>& from) {
+  for (int j : from) net_->Enable(client->end_names[static_cast<size_t>(j)], false);
+}
+
+void Config::CountOp() {
+  lab::MutexLock l(&mu_);
+  ++ops_;
+}
+
+void Config::Record(linearizability::KvOperation op) {
+  lab::MutexLock l(&mu_);
+  history_.push_back(std::move(op));
+}
+
+void Config::NoteEvent(std::string description) {
+  lab::MutexLock l(&mu_);
+  events_.push_back(linearizability::FaultEvent{lab::Now(), std::move(description)});
+}
+
+std::string Config::Get(Client* client, const std::string& key, bool record, int cli) {
+  CheckFailed();
+  const absl::Time call = lab::Now();
+  std::string value = client->clerk->Get(key);
+  const absl::Time ret = lab::Now();
+  CountOp();
+  if (record) {
+    Record({cli, linearizability::KvOp::kGet, key, "", value, call, ret});
+  }
+  return value;
+}
+
+void Config::Put(Client* client, const std::string& key, const std::string& value, bool record,
+                 int cli) {
+  CheckFailed();
+  const absl::Time call = lab::Now();
+  client->clerk->Put(key, value);
+  const absl::Time ret = lab::Now();
+  CountOp();
+  if (record) Record({cli, linearizability::KvOp::kPut, key, value, "", call, ret});
+}
+
+void Config::Append(Client* client, const std::string& key, const std::string& value,
+                    bool record, int cli) {
+  CheckFailed();
+  const absl::Time call = lab::Now();
+  client->clerk->Append(key, value);
+  const absl::Time ret = lab::Now();
+  CountOp();
+  if (record) Record({cli, linearizability::KvOp::kAppend, key, value, "", call, ret});
+}
+
+void Config::Check(Client* client, const std::string& key, const std::string& expected) {
+  const std::string value = Get(client, key);
+  if (value != expected) {
+    Fail(absl::StrCat("Get(", key, "): expected:\n", expected, "\nreceived:\n", value));
+  }
+}
+
+// --- The linearizability check --------------------------------------------------------
+
+void Config::CheckLinearizable() {
+  CheckFailed();
+  std::vector<linearizability::KvOperation> history;
+  linearizability::KvCheckOptions options;
+  {
+    lab::MutexLock l(&mu_);
+    history = history_;
+    options.events = events_;
+  }
+  options.budget = kLinearizabilityBudget;
+  options.visualization_path = VisualizationPath();
+  options.title = raft::CurrentReplayCommand();
+  const linearizability::KvCheckResult result = linearizability::CheckKvHistory(history, options);
+  switch (result.verdict) {
+    case linearizability::Verdict::kOk:
+      return;
+    case linearizability::Verdict::kUnknown:
+      std::printf("info: linearizability check timed out, assuming history is ok (%s)\n",
+                  result.summary.c_str());
+      return;
+    case linearizability::Verdict::kIllegal:
+      Fail(absl::StrCat("history is not linearizable: ", result.summary,
+                        result.visualization_path.empty()
+                            ? ""
+                            : absl::StrCat("\nvisualization: ", result.visualization_path)));
+  }
+}
+
+// --- Begin and End ------------------------------------------------------------------
+
+void Config::Begin(std::string_view description) {
+  std::printf("%.*s ...\n", static_cast<int>(description.size()), description.data());
+  std::fflush(stdout);
+  const int64_t rpcs = net_->GetTotalCount();
+  lab::MutexLock l(&mu_);
+  t0_ = lab::Now();
+  rpcs0_ = rpcs;
+  ops0_ = ops_;
+}
+
+void Config::End() {
+  CheckFailed();
+  if (lab::Now() - start_ > kTestTimeLimit) {
+    Fail(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
+                      " seconds"));
+  }
+  const int64_t rpcs = net_->GetTotalCount();
+  lab::MutexLock l(&mu_);
+  const double t = absl::ToDoubleSeconds(lab::Now() - t0_);  // runtime time
+  std::printf("  ... Passed --  %4.1f  %d %5lld %4lld\n", t, n_,
+              static_cast<long long>(rpcs - rpcs0_), static_cast<long long>(ops_ - ops0_));
+  std::fflush(stdout);
+}
+
+void RunKvTest(const std::function<void()>& body) {
+  raft::RunLabTest("bazel-bin/kvraft/kvraft_test", body);
+}
+
+}  // namespace kvraft

@@ -1,0 +1,201 @@
+// kvraft/config.h
+//
+// The Lab 3 tester (framework, not student code): n KV servers, each with
+// its Raft on one labrpc server, clerks with their own ends, partitions,
+// shutdowns and restarts, and a record of every clerk call for the
+// linearizability check. The C++ port of the Go lab's kvraft config.go
+// (TESTS.md, "Lab 3 tester").
+//
+//   TEST(KV3A, Basic) {
+//     kvraft::RunKvTest([] {
+//       kvraft::Config cfg(5, /*unreliable=*/false, /*maxraftstate=*/-1);
+//       cfg.Begin("Test: one client (3A)");
+//       kvraft::Config::Client* ck = cfg.MakeClient(cfg.All());
+//       cfg.Put(ck, "k", "v");
+//       cfg.Check(ck, "k", "v");
+//       cfg.End();
+//     });
+//   }
+//
+// Server i lives in a lab::TaskGroup "kv-i" (its KVServer's and Raft's
+// tasks and its RPC handlers); ShutdownServer(i) kills the group, so a shut
+// down server runs no code at all. Failures work as in the Lab 2 tester
+// (raft/config.h): a failed check throws raft::TestFailed, which ends the
+// test body or the tester task (Config::Go) that made it.
+//
+// Thread safety: every method may be called from any tester task; a Client
+// is used by one task at a time.
+
+#ifndef KVRAFT_CONFIG_H_
+#define KVRAFT_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
+#include "kvraft/client.h"
+#include "kvraft/server.h"
+#include "labrpc/network.h"
+#include "labrpc/persister.h"
+#include "labrpc/runtime/lab.h"
+#include "linearizability/kv.h"
+#include "raft/config.h"
+
+namespace kvraft {
+
+using raft::TestFailed;
+using raft::WaitGroup;
+
+// The tester allows a new leader to take this long (as Lab 2's).
+inline constexpr absl::Duration kElectionTimeout = absl::Seconds(1);
+// Each test must end within this much runtime time (virtual in sim).
+inline constexpr absl::Duration kTestTimeLimit = absl::Seconds(120);
+// The linearizability checker's budget (wall clock): past it the history
+// counts as ok, with a note (Go's linearizabilityCheckTimeout).
+inline constexpr absl::Duration kLinearizabilityBudget = absl::Seconds(1);
+
+class Config {
+ public:
+  // A clerk and its ends (one to every server, in a shuffled order, so the
+  // Clerk cannot know which server is which).
+  struct Client {
+    int id = 0;
+    std::unique_ptr<Clerk> clerk;
+    std::vector<std::string> end_names;  // by server
+  };
+
+  // n servers, started and connected; unreliable if asked;
+  // maxraftstate < 0: servers never snapshot. Make it in a world task.
+  Config(int n, bool unreliable, int64_t maxraftstate);
+  // Stops the tester's tasks, then every server, then the network.
+  ~Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  int n() const { return n_; }
+  // {0, 1, ..., n-1}
+  std::vector<int> All() const;
+
+  // Prints "<description> ..." and starts counting RPCs and operations.
+  void Begin(std::string_view description);
+  // Checks the time limit; prints "  ... Passed --  time peers rpcs ops".
+  void End();
+
+  // --- Clerks ---
+  // A new clerk, connected to the servers in `to` (its ends to the others
+  // exist but are disabled). Owned by the Config.
+  Client* MakeClient(const std::vector<int>& to);
+  void DeleteClient(Client* client);
+  void ConnectClient(Client* client, const std::vector<int>& to);
+  void DisconnectClient(Client* client, const std::vector<int>& from);
+
+  // A clerk call, counted in the cost line. With record, it joins the
+  // history (its kind, key, value, output, call and return times, and
+  // `cli` as the client) that CheckLinearizable checks.
+  std::string Get(Client* client, const std::string& key, bool record = false, int cli = 0);
+  void Put(Client* client, const std::string& key, const std::string& value, bool record = false,
+           int cli = 0);
+  void Append(Client* client, const std::string& key, const std::string& value,
+              bool record = false, int cli = 0);
+  // Gets `key` and fails unless it is `expected` (Go's check).
+  void Check(Client* client, const std::string& key, const std::string& expected);
+
+  // --- Servers and the network ---
+  // Server i can reach exactly the servers of its side (clerks unchanged).
+  void Partition(const std::vector<int>& p1, const std::vector<int>& p2);
+  // Every server can reach every other.
+  void ConnectAll();
+  // A majority side holding the current leader, and the rest.
+  std::pair<std::vector<int>, std::vector<int>> MakePartition();
+  // A server whose Raft says it leads, if any.
+  std::optional<int> Leader();
+  // Shuts server i down: disconnects it, deletes it from the network, keeps
+  // a copy of what it persisted, kills it and its tasks.
+  void ShutdownServer(int i);
+  // (Re)starts server i from a copy of what it persisted, with fresh ends;
+  // not connected until ConnectAll / Partition.
+  void StartServer(int i);
+
+  // RPCs the network has carried so far (all servers, clerks included).
+  int64_t RpcTotal() const { return net_->GetTotalCount(); }
+
+  // The largest persisted Raft state / snapshot among the servers.
+  int64_t LogSize() const;
+  int64_t SnapshotSize() const;
+
+  // Checks the recorded history for linearizability. Illegal: writes an
+  // HTML visualization (its path is printed) and fails. Unknown (the
+  // checker's budget ran out): prints a note and passes, as Go's tester.
+  void CheckLinearizable();
+
+  // --- Failures and tasks (as in raft::Config) ---
+  [[noreturn]] void Fail(const std::string& message, const char* file = __builtin_FILE(),
+                         int line = __builtin_LINE());
+  void CheckFailed() const;
+  bool failed() const;
+  // Starts a tester task; a TestFailed ends only the task. With `wg`,
+  // Add(1) now and Done() when the task ends (also after a failure).
+  void Go(std::string name, std::function<void()> fn, WaitGroup* wg = nullptr);
+
+ private:
+  struct Server {
+    std::unique_ptr<KVServer> kv;
+    // Declared last, so destroyed first: its tasks end before the server.
+    std::unique_ptr<lab::TaskGroup> group;
+  };
+
+  static std::string ServerName(int i);
+  std::shared_ptr<Server> ServerOf(int i) const;
+  void RecordFailure(const std::string& message, bool always = false,
+                     const char* file = __builtin_FILE(), int line = __builtin_LINE());
+  bool StopServer(std::shared_ptr<Server> server);
+  // Enables (disables) the ends between server i and the servers in `to`,
+  // both directions.
+  void ConnectLocked(int i, const std::vector<int>& to, bool enabled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteEvent(std::string description);
+  void Record(linearizability::KvOperation op);
+  void CountOp();
+
+  const int n_;
+  const int64_t maxraftstate_;
+  const absl::Time start_;
+  // Declared first: destroyed last, after every server is gone.
+  std::unique_ptr<labrpc::Network> net_;
+  std::unique_ptr<lab::TaskGroup> tester_;
+
+  mutable lab::Mutex mu_;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::shared_ptr<Server>> servers_ ABSL_GUARDED_BY(mu_);  // null: shut down
+  std::vector<std::shared_ptr<Server>> zombies_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<labrpc::Persister>> saved_ ABSL_GUARDED_BY(mu_);
+  // end_names_[i][j]: server i's end to server j.
+  std::vector<std::vector<std::string>> end_names_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Client>> clients_ ABSL_GUARDED_BY(mu_);
+  int64_t end_counter_ ABSL_GUARDED_BY(mu_) = 0;
+  int next_client_id_ ABSL_GUARDED_BY(mu_) = 0;
+
+  std::vector<linearizability::KvOperation> history_ ABSL_GUARDED_BY(mu_);
+  std::vector<linearizability::FaultEvent> events_ ABSL_GUARDED_BY(mu_);
+
+  // Begin()/End() statistics.
+  int64_t ops_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time t0_ ABSL_GUARDED_BY(mu_);
+  int64_t rpcs0_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t ops0_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Runs a Lab 3 test body in a world made from the environment, like
+// raft::RunRaftTest (fingerprint line in sim, replay line on failure).
+void RunKvTest(const std::function<void()>& body);
+
+}  // namespace kvraft
+
+#endif  // KVRAFT_CONFIG_H_
