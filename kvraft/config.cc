@@ -167,15 +167,7 @@ void Config::CheckFailed() const {
 }
 
 void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
-  if (wg != nullptr) wg->Add(1);
-  tester_->Go(std::move(name), [fn = std::move(fn), wg] {
-    try {
-      fn();
-    } catch (const TestFailed&) {
-      // Recorded already; the test body throws at its next tester call.
-    }
-    if (wg != nullptr) wg->Done();
-  });
+  raft::GoTesterTask(*tester_, std::move(name), std::move(fn), wg);
 }
 
 // --- Servers and the network -------------------------------------------------------

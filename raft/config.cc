@@ -214,9 +214,10 @@ void Config::CheckFailed() const {
   if (failed()) throw TestFailed{"an earlier check failed"};
 }
 
-void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
+void GoTesterTask(lab::TaskGroup& group, std::string name, std::function<void()> fn,
+                  WaitGroup* wg) {
   if (wg != nullptr) wg->Add(1);
-  tester_->Go(std::move(name), [fn = std::move(fn), wg] {
+  group.Go(std::move(name), [fn = std::move(fn), wg] {
     try {
       fn();
     } catch (const TestFailed&) {
@@ -226,6 +227,10 @@ void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
     // that happens only when the Config goes, and nobody waits then.
     if (wg != nullptr) wg->Done();
   });
+}
+
+void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
+  GoTesterTask(*tester_, std::move(name), std::move(fn), wg);
 }
 
 // --- Peers ----------------------------------------------------------------------

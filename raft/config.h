@@ -99,6 +99,13 @@ class WaitGroup {
   int count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// Starts a tester task (a goroutine of the Go tests) in `group`: a
+// TestFailed ends only the task (the failure is recorded already). With
+// `wg`, Add(1) now and Done() when the task ends. Config::Go of the Lab 2
+// and Lab 3 testers.
+void GoTesterTask(lab::TaskGroup& group, std::string name, std::function<void()> fn,
+                  WaitGroup* wg);
+
 class Config {
  public:
   // n peers, each started and connected; long delays on; unreliable if
