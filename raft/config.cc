@@ -636,12 +636,16 @@ int64_t Config::One(const std::string& command, int expected, bool retry) {
     CheckFailed();
     // Try all the servers: maybe one is the leader.
     int64_t index = -1;
+    StartResult accepted;
+    int leader = -1;
     for (int si = 0; si < n_; ++si) {
       starts = (starts + 1) % n_;
       if (!connected(starts)) continue;
       StartResult r = Start(starts, command);
       if (r.is_leader) {
         index = r.index;
+        accepted = r;
+        leader = starts;
         break;
       }
     }
@@ -656,13 +660,35 @@ int64_t Config::One(const std::string& command, int expected, bool retry) {
         }
         lab::SleepFor(absl::Milliseconds(20));
       }
-      if (!retry) Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement"));
+      if (!retry) {
+        Committed c = NCommitted(index);
+        Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement: peer ", leader,
+                          " accepted it at index ", index, " in term ", accepted.term, "; after 2 s ",
+                          c.count, " of ", expected, " wanted peers had committed that index; ",
+                          DescribePeers()));
+      }
     } else {
       lab::SleepFor(absl::Milliseconds(50));
     }
   }
   CheckFailed();
-  Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement"));
+  Fail(absl::StrCat("one(", Show(command), ") failed to reach agreement in 10 s; ",
+                    DescribePeers()));
+}
+
+std::string Config::DescribePeers() {
+  std::string out = "peers now:";
+  for (int i = 0; i < n_; ++i) {
+    if (!alive(i)) {
+      absl::StrAppend(&out, " ", i, " crashed;");
+      continue;
+    }
+    const auto [term, is_leader] = GetState(i);
+    absl::StrAppend(&out, " ", i, " term ", term, is_leader ? " leader" : "",
+                    connected(i) ? "" : " (disconnected)", ";");
+  }
+  out.pop_back();
+  return out;
 }
 
 // --- Counters -------------------------------------------------------------------

@@ -191,6 +191,9 @@ class Config {
   // apply it at that index. With retry, Starts again after a miss; without,
   // a miss fails. Returns the index.
   int64_t One(const std::string& command, int expected, bool retry);
+  // Each peer's term and leadership as GetState reports them, for failure
+  // messages ("peers now: 0 term 3 leader; 1 term 3; 2 crashed").
+  std::string DescribePeers();
   int64_t One(int64_t command, int expected, bool retry) {
     return One(Cmd(command), expected, retry);
   }
