@@ -27,10 +27,17 @@ namespace {
 constexpr int kElectionTimeoutMinMs = 300;
 constexpr int kElectionTimeoutMaxMs = 600;
 constexpr absl::Duration kHeartbeatInterval = absl::Milliseconds(100);
-constexpr absl::Duration kTick = absl::Milliseconds(10);
 // A leader that has not heard from a majority for this long steps down, so
 // a leader cut off from its followers (even one way) stops claiming to lead.
 constexpr absl::Duration kLeaderLease = absl::Milliseconds(1200);
+// The ticker wakes every kTick. The two timeouts that conclude something
+// from the others' silence (the election timeout and the leader's lease)
+// count the time between ticks, but at most kMaxTickCredit per tick: when
+// this process is starved or paused, the others' messages to it are held up
+// too, so its own long gap between ticks must not look like their silence.
+// Heartbeats, which the others rely on, go by the clock.
+constexpr absl::Duration kTick = absl::Milliseconds(10);
+constexpr absl::Duration kMaxTickCredit = absl::Milliseconds(20);
 // At most this many RPCs in flight to one peer: a call to a partitioned
 // peer can take seconds to fail, and heartbeats would pile up.
 constexpr int kMaxInFlight = 8;
@@ -65,7 +72,7 @@ Raft::Raft(std::vector<std::shared_ptr<labrpc::ClientEnd>> peers, int me,
   const size_t n = peers_.size();
   next_index_.assign(n, 1);
   match_index_.assign(n, 0);
-  last_ack_.assign(n, absl::InfinitePast());
+  since_ack_.assign(n, absl::ZeroDuration());
   in_flight_.assign(n, 0);
   ReadPersistLocked(persister_->ReadRaftState());
   snapshot_ = persister_->ReadSnapshot();
@@ -139,8 +146,8 @@ const LogEntry& Raft::EntryLocked(int64_t index) const {
 // --- Elections (§5.2) --------------------------------------------------------
 
 void Raft::ResetElectionTimerLocked() {
-  election_deadline_ =
-      lab::Now() + absl::Milliseconds(lab::RandInt(kElectionTimeoutMinMs, kElectionTimeoutMaxMs));
+  election_timeout_left_ =
+      absl::Milliseconds(lab::RandInt(kElectionTimeoutMinMs, kElectionTimeoutMaxMs));
 }
 
 // If RPC request or response contains term T > currentTerm: set currentTerm
@@ -162,16 +169,21 @@ bool Raft::StepDownIfNewerTermLocked(int64_t term) {
 }
 
 void Raft::Ticker() {
+  absl::Time last_tick = lab::Now();
   while (true) {
     lab::SleepFor(kTick);
     lab::MutexLock l(&mu_);
     if (dead_) return;
     const absl::Time now = lab::Now();
+    const absl::Duration credit = std::min(now - last_tick, kMaxTickCredit);
+    last_tick = now;
     if (role_ == Role::kLeader) {
       // Count who answered lately; step down without a majority.
       int recent = 1;
       for (int i = 0; i < static_cast<int>(peers_.size()); ++i) {
-        if (i != me_ && now - last_ack_[i] < kLeaderLease) ++recent;
+        if (i == me_) continue;
+        since_ack_[i] += credit;
+        if (since_ack_[i] < kLeaderLease) ++recent;
       }
       if (2 * recent <= static_cast<int>(peers_.size())) {
         role_ = Role::kFollower;
@@ -179,8 +191,9 @@ void Raft::Ticker() {
         continue;
       }
       if (now >= next_heartbeat_) BroadcastLocked();
-    } else if (now >= election_deadline_) {
-      StartElectionLocked();
+    } else {
+      election_timeout_left_ -= credit;
+      if (election_timeout_left_ <= absl::ZeroDuration()) StartElectionLocked();
     }
   }
 }
@@ -216,12 +229,11 @@ void Raft::StartElectionLocked() {
 
 void Raft::BecomeLeaderLocked() {
   role_ = Role::kLeader;
-  const absl::Time now = lab::Now();
   for (size_t i = 0; i < peers_.size(); ++i) {
     // Reinitialized after election (Figure 2).
     next_index_[i] = LastIndexLocked() + 1;
     match_index_[i] = 0;
-    last_ack_[i] = now;  // a fresh lease
+    since_ack_[i] = absl::ZeroDuration();  // a fresh lease
   }
   match_index_[me_] = LastIndexLocked();
   // Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
@@ -320,7 +332,7 @@ void Raft::HandleAppendReplyLocked(int peer, const AppendEntriesArgs& args,
                                    const AppendEntriesReply& reply) {
   if (StepDownIfNewerTermLocked(reply.term)) return;
   if (role_ != Role::kLeader || current_term_ != args.term) return;  // a stale reply
-  last_ack_[peer] = lab::Now();
+  since_ack_[peer] = absl::ZeroDuration();
   if (reply.success) {
     // If successful: update nextIndex and matchIndex for follower (§5.3).
     const int64_t match = args.prev_log_index + static_cast<int64_t>(args.entries.size());
@@ -540,7 +552,7 @@ void Raft::SendSnapshotLocked(int peer) {
     if (dead_) return;
     if (StepDownIfNewerTermLocked(reply.term)) return;
     if (role_ != Role::kLeader || current_term_ != args.term) return;
-    last_ack_[peer] = lab::Now();
+    since_ack_[peer] = absl::ZeroDuration();
     match_index_[peer] = std::max(match_index_[peer], args.last_included_index);
     next_index_[peer] = std::max(next_index_[peer], match_index_[peer] + 1);
     AdvanceCommitLocked();

@@ -226,13 +226,13 @@ class Raft {
   int64_t commit_index_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_applied_ ABSL_GUARDED_BY(mu_) = 0;
   Role role_ ABSL_GUARDED_BY(mu_) = Role::kFollower;
-  absl::Time election_deadline_ ABSL_GUARDED_BY(mu_);
+  absl::Duration election_timeout_left_ ABSL_GUARDED_BY(mu_);  // counted by Ticker
   int votes_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Figure 2, volatile on leaders.
   std::vector<int64_t> next_index_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> match_index_ ABSL_GUARDED_BY(mu_);
-  std::vector<absl::Time> last_ack_ ABSL_GUARDED_BY(mu_);  // last reply from each peer
+  std::vector<absl::Duration> since_ack_ ABSL_GUARDED_BY(mu_);  // since each one's last reply
   std::vector<int> in_flight_ ABSL_GUARDED_BY(mu_);        // RPCs outstanding per peer
   absl::Time next_heartbeat_ ABSL_GUARDED_BY(mu_);
 
