@@ -42,12 +42,124 @@ int64_t CmdValue(Config& cfg, const std::string& command) {
   cfg.Fail(absl::StrCat("value \"", command, "\" is not an int"));
 }
 
+// --- Scenario helpers ------------------------------------------------------------
+//
+// The scaffolding and the steps that several tests share. Each makes its
+// runtime calls (sleeps, random draws, tester calls) in the order the Go
+// tests make them inline: reordering them would change the sim schedules,
+// and so every test's fingerprint.
+
+// The cluster a test runs on: Go's make_config(t, servers, unreliable, snapshot).
+struct Cluster {
+  int servers = 0;
+  bool unreliable = false;  // RPCs delayed, dropped and reordered
+  bool snapshot = false;    // the 2D applier, which snapshots
+};
+
+// Runs `scenario` as the test's main task (RunRaftTest) on a fresh `cluster`,
+// passing its size. A scenario opens with cfg.Begin(title) and closes with
+// cfg.End(), as the Go tests do; a failed check ends it there.
+void RunOnCluster(const Cluster& cluster,
+                  const std::function<void(Config& cfg, int servers)>& scenario) {
+  RunRaftTest([&cluster, &scenario] {
+    Config cfg(cluster.servers, cluster.unreliable, cluster.snapshot);
+    scenario(cfg, cluster.servers);
+  });
+}
+
+// An agreement (without retry) that must land at `index`.
+void OneAt(Config& cfg, int64_t index, const std::string& command, int expected) {
+  const int64_t xindex = cfg.One(command, expected, false);
+  if (xindex != index) cfg.Fail(absl::StrCat("got index ", xindex, " but expected ", index));
+}
+
+// Start() on `leader`, which must accept `command` at `index`.
+void StartOnLeader(Config& cfg, int leader, int64_t command, int64_t index) {
+  const StartResult r = cfg.Start(leader, command);
+  if (!r.is_leader) cfg.Fail("leader rejected Start()");
+  if (r.index != index) cfg.Fail(absl::StrCat("expected index ", index, ", got ", r.index));
+}
+
+// No peer has applied `index`: with no majority connected, none may.
+void CheckNoneCommitted(Config& cfg, int64_t index) {
+  const int n = cfg.NCommitted(index).count;
+  if (n > 0) cfg.Fail(absl::StrCat(n, " committed but no majority"));
+}
+
+// Runs `attempt` until it returns true, at most 5 times, 3 s apart. An
+// attempt returns false when the term changed under it, so that what it
+// checks need not hold; if every attempt does, the test fails.
+void RetryWhileTermChanges(Config& cfg, const std::function<bool()>& attempt) {
+  for (int i = 0; i < 5; ++i) {
+    if (i > 0) {
+      // Give the solution some time to settle.
+      lab::SleepFor(absl::Seconds(3));
+    }
+    if (attempt()) return;
+  }
+  cfg.Fail("term changed too often");
+}
+
+// Figure 8's pause after a round of Starts: one time in ten up to half an
+// election timeout (the leader most likely commits before it fails), else
+// under 13 ms (it most likely does not).
+void Figure8Pause() {
+  if (lab::RandInt(0, 1000) < 100) {
+    const int64_t ms = lab::RandInt(0, absl::ToInt64Milliseconds(kElectionTimeout) / 2);
+    lab::SleepFor(absl::Milliseconds(ms));
+  } else {
+    lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 13)));
+  }
+}
+
+// One round of churn: perhaps disconnect a random peer, perhaps restart (if
+// crashed) and connect one, perhaps crash one.
+void ChurnOnce(Config& cfg) {
+  const int servers = cfg.n();
+  if (lab::RandInt(0, 1000) < 200) {
+    cfg.Disconnect(static_cast<int>(lab::RandInt(0, servers)));
+  }
+
+  if (lab::RandInt(0, 1000) < 500) {
+    const int i = static_cast<int>(lab::RandInt(0, servers));
+    if (!cfg.alive(i)) cfg.Start1(i);
+    cfg.Connect(i);
+  }
+
+  if (lab::RandInt(0, 1000) < 200) {
+    const int i = static_cast<int>(lab::RandInt(0, servers));
+    if (cfg.alive(i)) cfg.Crash1(i);
+  }
+}
+
+// After churn: a reliable network, every peer up and connected.
+void HealAll(Config& cfg) {
+  cfg.SetUnreliable(false);
+  for (int i = 0; i < cfg.n(); ++i) {
+    if (!cfg.alive(i)) cfg.Start1(i);
+    cfg.Connect(i);
+  }
+}
+
+// Crashes every peer, then restarts and reconnects each from what it
+// persisted.
+void CrashAndRestartAll(Config& cfg) {
+  for (int i = 0; i < cfg.n(); ++i) cfg.Crash1(i);
+  for (int i = 0; i < cfg.n(); ++i) {
+    cfg.Start1(i);
+    cfg.Connect(i);
+  }
+}
+
+// 2D: perhaps enough commands for a snapshot, perhaps not (5 to 14).
+int MaybeSnapshotBatch() {
+  return kSnapshotInterval / 2 + static_cast<int>(lab::RandInt(0, kSnapshotInterval));
+}
+
 // --- 2A: leader election -------------------------------------------------------
 
 TEST(Raft2A, InitialElection) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, int /*servers*/) {
     cfg.Begin("Test (2A): initial election");
 
     // Is a leader elected?
@@ -72,9 +184,7 @@ TEST(Raft2A, InitialElection) {
 }
 
 TEST(Raft2A, ReElection) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2A): election after network failure");
 
     const int leader1 = cfg.CheckOneLeader();
@@ -106,9 +216,7 @@ TEST(Raft2A, ReElection) {
 }
 
 TEST(Raft2A, ManyElections) {
-  RunRaftTest([] {
-    const int servers = 7;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 7}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2A): multiple elections");
 
     cfg.CheckOneLeader();
@@ -141,19 +249,14 @@ TEST(Raft2A, ManyElections) {
 // --- 2B: log replication -------------------------------------------------------
 
 TEST(Raft2B, BasicAgree) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): basic agreement");
 
     const int iters = 3;
     for (int64_t index = 1; index < iters + 1; ++index) {
       if (cfg.NCommitted(index).count > 0) cfg.Fail("some have committed before Start()");
 
-      const int64_t xindex = cfg.One(index * 100, servers, false);
-      if (xindex != index) {
-        cfg.Fail(absl::StrCat("got index ", xindex, " but expected ", index));
-      }
+      OneAt(cfg, index, Cmd(index * 100), servers);
     }
 
     cfg.End();
@@ -163,9 +266,7 @@ TEST(Raft2B, BasicAgree) {
 // Check, based on counting bytes of RPCs, that each command is sent to each
 // peer just once.
 TEST(Raft2B, RPCBytes) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): RPC byte count");
 
     cfg.One(99, servers, false);
@@ -175,10 +276,7 @@ TEST(Raft2B, RPCBytes) {
     int64_t sent = 0;
     for (int64_t index = 2; index < iters + 2; ++index) {
       const std::string cmd = RandomString(5000);
-      const int64_t xindex = cfg.One(cmd, servers, false);
-      if (xindex != index) {
-        cfg.Fail(absl::StrCat("got index ", xindex, " but expected ", index));
-      }
+      OneAt(cfg, index, cmd, servers);
       sent += static_cast<int64_t>(cmd.size());
     }
 
@@ -193,9 +291,7 @@ TEST(Raft2B, RPCBytes) {
 }
 
 TEST(Raft2B, FollowerFailure) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): test progressive failure of followers");
 
     cfg.One(101, servers, false);
@@ -216,24 +312,19 @@ TEST(Raft2B, FollowerFailure) {
     cfg.Disconnect((leader2 + 2) % servers);
 
     // Submit a command.
-    StartResult r = cfg.Start(leader2, 104);
-    if (!r.is_leader) cfg.Fail("leader rejected Start()");
-    if (r.index != 4) cfg.Fail(absl::StrCat("expected index 4, got ", r.index));
+    StartOnLeader(cfg, leader2, 104, 4);
 
     lab::SleepFor(2 * kElectionTimeout);
 
     // Check that command 104 did not commit.
-    const int n = cfg.NCommitted(r.index).count;
-    if (n > 0) cfg.Fail(absl::StrCat(n, " committed but no majority"));
+    CheckNoneCommitted(cfg, 4);
 
     cfg.End();
   });
 }
 
 TEST(Raft2B, LeaderFailure) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): test failure of leaders");
 
     cfg.One(101, servers, false);
@@ -257,17 +348,14 @@ TEST(Raft2B, LeaderFailure) {
     lab::SleepFor(2 * kElectionTimeout);
 
     // Check that command 104 did not commit.
-    const int n = cfg.NCommitted(4).count;
-    if (n > 0) cfg.Fail(absl::StrCat(n, " committed but no majority"));
+    CheckNoneCommitted(cfg, 4);
 
     cfg.End();
   });
 }
 
 TEST(Raft2B, FailAgree) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): agreement after follower reconnects");
 
     cfg.One(101, servers, false);
@@ -298,9 +386,7 @@ TEST(Raft2B, FailAgree) {
 }
 
 TEST(Raft2B, FailNoAgree) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): no agreement if too many followers disconnect");
 
     cfg.One(10, servers, false);
@@ -311,14 +397,11 @@ TEST(Raft2B, FailNoAgree) {
     cfg.Disconnect((leader + 2) % servers);
     cfg.Disconnect((leader + 3) % servers);
 
-    StartResult r = cfg.Start(leader, 20);
-    if (!r.is_leader) cfg.Fail("leader rejected Start()");
-    if (r.index != 2) cfg.Fail(absl::StrCat("expected index 2, got ", r.index));
+    StartOnLeader(cfg, leader, 20, 2);
 
     lab::SleepFor(2 * kElectionTimeout);
 
-    const int n = cfg.NCommitted(r.index).count;
-    if (n > 0) cfg.Fail(absl::StrCat(n, " committed but no majority"));
+    CheckNoneCommitted(cfg, 2);
 
     // Repair.
     cfg.Connect((leader + 1) % servers);
@@ -339,21 +422,13 @@ TEST(Raft2B, FailNoAgree) {
 }
 
 TEST(Raft2B, ConcurrentStarts) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): concurrent Start()s");
 
-    bool success = false;
-    for (int attempt = 0; attempt < 5 && !success; ++attempt) {
-      if (attempt > 0) {
-        // Give the solution some time to settle.
-        lab::SleepFor(absl::Seconds(3));
-      }
-
+    RetryWhileTermChanges(cfg, [&cfg, servers] {
       const int leader = cfg.CheckOneLeader();
       StartResult first = cfg.Start(leader, 1);
-      if (!first.is_leader) continue;  // the leader moved on really quickly
+      if (!first.is_leader) return false;  // the leader moved on really quickly
       const int64_t term = first.term;
 
       const int iters = 5;
@@ -377,21 +452,18 @@ TEST(Raft2B, ConcurrentStarts) {
         if (cfg.GetState(j).first != term) term_changed = true;
       }
       // The term changed: can't expect all Start()s to have succeeded.
-      if (term_changed) continue;
+      if (term_changed) return false;
 
-      bool failed = false;
       std::vector<int64_t> cmds;
       while (std::optional<int64_t> index = is->Recv()) {
         std::optional<std::string> cmd = cfg.Wait(*index, servers, term);
         if (!cmd.has_value()) {
           // Peers have moved on to later terms, so we can't expect all
           // Start()s to have succeeded.
-          failed = true;
-          break;
+          return false;
         }
         cmds.push_back(CmdValue(cfg, *cmd));
       }
-      if (failed) continue;
 
       for (int ii = 0; ii < iters; ++ii) {
         const int64_t x = 100 + ii;
@@ -399,19 +471,15 @@ TEST(Raft2B, ConcurrentStarts) {
           cfg.Fail(absl::StrCat("cmd ", x, " missing in [", absl::StrJoin(cmds, " "), "]"));
         }
       }
-      success = true;
-    }
-
-    if (!success) cfg.Fail("term changed too often");
+      return true;
+    });
 
     cfg.End();
   });
 }
 
 TEST(Raft2B, Rejoin) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): rejoin of partitioned leader");
 
     cfg.One(101, servers, true);
@@ -447,9 +515,7 @@ TEST(Raft2B, Rejoin) {
 }
 
 TEST(Raft2B, Backup) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): leader backs up quickly over incorrect follower logs");
 
     cfg.One(RandomCommand(), servers, true);
@@ -505,12 +571,10 @@ TEST(Raft2B, Backup) {
 }
 
 TEST(Raft2B, Count) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2B): RPC counts aren't too high");
 
-    auto rpcs = [&cfg] {
+    auto rpcs = [&cfg, servers] {
       int64_t n = 0;
       for (int j = 0; j < servers; ++j) n += cfg.RpcCount(j);
       return n;
@@ -524,49 +588,36 @@ TEST(Raft2B, Count) {
     }
 
     int64_t total2 = 0;
-    bool success = false;
-    for (int attempt = 0; attempt < 5 && !success; ++attempt) {
-      if (attempt > 0) {
-        // Give the solution some time to settle.
-        lab::SleepFor(absl::Seconds(3));
-      }
-
+    RetryWhileTermChanges(cfg, [&] {
       leader = cfg.CheckOneLeader();
       total1 = rpcs();
 
       const int iters = 10;
       StartResult first = cfg.Start(leader, 1);
-      if (!first.is_leader) continue;  // the leader moved on really quickly
+      if (!first.is_leader) return false;  // the leader moved on really quickly
       const int64_t starti = first.index;
       const int64_t term = first.term;
 
       std::vector<int64_t> cmds;
-      bool restart = false;
       for (int i = 1; i < iters + 2; ++i) {
         const int64_t x = lab::RandInt(0, int64_t{1} << 31);
         cmds.push_back(x);
         StartResult r = cfg.Start(leader, x);
         if (r.term != term || !r.is_leader) {
           // The term changed while starting: no longer the leader.
-          restart = true;
-          break;
+          return false;
         }
         if (starti + i != r.index) cfg.Fail("Start() failed");
       }
-      if (restart) continue;
 
       for (int i = 1; i < iters + 1; ++i) {
         std::optional<std::string> cmd = cfg.Wait(starti + i, servers, term);
-        if (!cmd.has_value()) {
-          restart = true;  // the term changed: try again
-          break;
-        }
+        if (!cmd.has_value()) return false;  // the term changed: try again
         if (*cmd != Cmd(cmds[i - 1])) {
           cfg.Fail(absl::StrCat("wrong value ", *cmd, " committed for index ", starti + i,
                                 "; expected [", absl::StrJoin(cmds, " "), "]"));
         }
       }
-      if (restart) continue;
 
       bool failed = false;
       total2 = 0;
@@ -576,20 +627,17 @@ TEST(Raft2B, Count) {
         if (cfg.GetState(j).first != term) failed = true;
         total2 += cfg.RpcCount(j);
       }
-      if (failed) continue;
+      if (failed) return false;
 
       if (total2 - total1 > (iters + 1 + 3) * 3) {
         cfg.Fail(absl::StrCat("too many RPCs (", total2 - total1, ") for ", iters, " entries"));
       }
-      success = true;
-    }
-
-    if (!success) cfg.Fail("term changed too often");
+      return true;
+    });
 
     lab::SleepFor(kElectionTimeout);
 
-    int64_t total3 = 0;
-    for (int j = 0; j < servers; ++j) total3 += cfg.RpcCount(j);
+    const int64_t total3 = rpcs();
 
     if (total3 - total2 > 3 * 20) {
       cfg.Fail(absl::StrCat("too many RPCs (", total3 - total2, ") for 1 second of idleness"));
@@ -602,9 +650,7 @@ TEST(Raft2B, Count) {
 // --- 2C: persistence -----------------------------------------------------------
 
 TEST(Raft2C, Persist1) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): basic persistence");
 
     cfg.One(11, servers, true);
@@ -646,9 +692,7 @@ TEST(Raft2C, Persist1) {
 }
 
 TEST(Raft2C, Persist2) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): more persistence");
 
     int64_t index = 1;
@@ -692,9 +736,7 @@ TEST(Raft2C, Persist2) {
 }
 
 TEST(Raft2C, Persist3) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 3}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): partitioned leader and one follower crash, leader restarts");
 
     cfg.One(101, 3, true);
@@ -730,9 +772,7 @@ TEST(Raft2C, Persist3) {
 // leader in a new term may try to finish replicating log entries that
 // haven't been committed yet.
 TEST(Raft2C, Figure8) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): Figure 8");
 
     cfg.One(RandomCommand(), 1, true);
@@ -744,12 +784,7 @@ TEST(Raft2C, Figure8) {
         if (cfg.alive(i) && cfg.Start(i, RandomCommand()).is_leader) leader = i;
       }
 
-      if (lab::RandInt(0, 1000) < 100) {
-        const int64_t ms = lab::RandInt(0, absl::ToInt64Milliseconds(kElectionTimeout) / 2);
-        lab::SleepFor(absl::Milliseconds(ms));
-      } else {
-        lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 13)));
-      }
+      Figure8Pause();
 
       if (leader != -1) {
         cfg.Crash1(leader);
@@ -780,9 +815,7 @@ TEST(Raft2C, Figure8) {
 }
 
 TEST(Raft2C, UnreliableAgree) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, true, false);
+  RunOnCluster({.servers = 5, .unreliable = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): unreliable agreement");
 
     WaitGroup wg;
@@ -805,9 +838,7 @@ TEST(Raft2C, UnreliableAgree) {
 }
 
 TEST(Raft2C, Figure8Unreliable) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, true, false);
+  RunOnCluster({.servers = 5, .unreliable = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2C): Figure 8 (unreliable)");
 
     cfg.One(lab::RandInt(0, 10000), 1, true);
@@ -820,12 +851,7 @@ TEST(Raft2C, Figure8Unreliable) {
         if (cfg.Start(i, lab::RandInt(0, 10000)).is_leader && cfg.connected(i)) leader = i;
       }
 
-      if (lab::RandInt(0, 1000) < 100) {
-        const int64_t ms = lab::RandInt(0, absl::ToInt64Milliseconds(kElectionTimeout) / 2);
-        lab::SleepFor(absl::Milliseconds(ms));
-      } else {
-        lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 13)));
-      }
+      Figure8Pause();
 
       if (leader != -1 &&
           lab::RandInt(0, 1000) < absl::ToInt64Milliseconds(kElectionTimeout) / 2) {
@@ -856,123 +882,104 @@ TEST(Raft2C, Figure8Unreliable) {
 // restart and disconnect; every value a client saw committed must be in
 // the final log.
 void InternalChurn(bool unreliable) {
-  const int servers = 5;
-  // Shared with the client tasks, which the Config stops when it goes.
-  auto stop = std::make_shared<std::atomic<bool>>(false);
-  Config cfg(servers, unreliable, false);
-  cfg.Begin(unreliable ? "Test (2C): unreliable churn" : "Test (2C): churn");
+  const Cluster cluster{.servers = 5, .unreliable = unreliable};
+  RunOnCluster(cluster, [unreliable](Config& cfg, const int servers) {
+    cfg.Begin(unreliable ? "Test (2C): unreliable churn" : "Test (2C): churn");
 
-  using Values = std::optional<std::vector<std::string>>;  // nullopt: the client failed
-  auto client = [&cfg, stop](int me, std::shared_ptr<lab::Chan<Values>> ch) {
-    Values ret;
-    try {
-      std::vector<std::string> values;
-      while (!stop->load()) {
-        const std::string x = Cmd(RandomCommand());
-        int64_t index = -1;
-        bool ok = false;
-        for (int i = 0; i < servers; ++i) {
-          // Try them all: maybe one of them is a leader.
-          StartResult r = cfg.Start(i, x);
-          if (r.is_leader) {
-            ok = true;
-            index = r.index;
-          }
-        }
-        if (ok) {
-          // Maybe the leader will commit our value, maybe not; but don't
-          // wait forever.
-          for (int to : {10, 20, 50, 100, 200}) {
-            Config::Committed c = cfg.NCommitted(index);
-            if (c.count > 0) {
-              if (c.command == x) values.push_back(x);
-              break;
+    // Shared with the client tasks, which outlive this frame until the
+    // Config stops them.
+    auto stop = std::make_shared<std::atomic<bool>>(false);
+    using Values = std::optional<std::vector<std::string>>;  // nullopt: the client failed
+    auto client = [&cfg, stop, servers](int me, std::shared_ptr<lab::Chan<Values>> ch) {
+      Values ret;
+      try {
+        std::vector<std::string> values;
+        while (!stop->load()) {
+          const std::string x = Cmd(RandomCommand());
+          int64_t index = -1;
+          bool ok = false;
+          for (int i = 0; i < servers; ++i) {
+            // Try them all: maybe one of them is a leader.
+            StartResult r = cfg.Start(i, x);
+            if (r.is_leader) {
+              ok = true;
+              index = r.index;
             }
-            lab::SleepFor(absl::Milliseconds(to));
           }
-        } else {
-          lab::SleepFor(absl::Milliseconds(79 + me * 17));
+          if (ok) {
+            // Maybe the leader will commit our value, maybe not; but don't
+            // wait forever.
+            for (int to : {10, 20, 50, 100, 200}) {
+              Config::Committed c = cfg.NCommitted(index);
+              if (c.count > 0) {
+                if (c.command == x) values.push_back(x);
+                break;
+              }
+              lab::SleepFor(absl::Milliseconds(to));
+            }
+          } else {
+            lab::SleepFor(absl::Milliseconds(79 + me * 17));
+          }
         }
+        ret = std::move(values);
+      } catch (const TestFailed&) {
+        // Recorded; report a failed client.
       }
-      ret = std::move(values);
-    } catch (const TestFailed&) {
-      // Recorded; report a failed client.
-    }
-    ch->Send(std::move(ret));
-  };
+      ch->Send(std::move(ret));
+    };
 
-  const int ncli = 3;
-  std::vector<std::shared_ptr<lab::Chan<Values>>> cha;
-  for (int i = 0; i < ncli; ++i) {
-    cha.push_back(std::make_shared<lab::Chan<Values>>(1));
-    cfg.Go(absl::StrCat("client ", i), [client, i, ch = cha[i]] { client(i, ch); });
-  }
-
-  for (int iters = 0; iters < 20; ++iters) {
-    if (lab::RandInt(0, 1000) < 200) {
-      cfg.Disconnect(static_cast<int>(lab::RandInt(0, servers)));
+    const int ncli = 3;
+    std::vector<std::shared_ptr<lab::Chan<Values>>> cha;
+    for (int i = 0; i < ncli; ++i) {
+      cha.push_back(std::make_shared<lab::Chan<Values>>(1));
+      cfg.Go(absl::StrCat("client ", i), [client, i, ch = cha[i]] { client(i, ch); });
     }
 
-    if (lab::RandInt(0, 1000) < 500) {
-      const int i = static_cast<int>(lab::RandInt(0, servers));
-      if (!cfg.alive(i)) cfg.Start1(i);
-      cfg.Connect(i);
+    for (int iters = 0; iters < 20; ++iters) {
+      ChurnOnce(cfg);
+
+      // Make crash/restart infrequent enough that the peers can often keep
+      // up, but not so infrequent that everything has settled down from one
+      // change to the next. Pick a value smaller than the election timeout,
+      // but not hugely smaller.
+      lab::SleepFor(kElectionTimeout * 7 / 10);
     }
 
-    if (lab::RandInt(0, 1000) < 200) {
-      const int i = static_cast<int>(lab::RandInt(0, servers));
-      if (cfg.alive(i)) cfg.Crash1(i);
+    lab::SleepFor(kElectionTimeout);
+    HealAll(cfg);
+
+    stop->store(true);
+
+    std::vector<std::string> values;
+    for (int i = 0; i < ncli; ++i) {
+      Values vv = *cha[i]->Recv();
+      if (!vv.has_value()) cfg.Fail("client failed");
+      values.insert(values.end(), vv->begin(), vv->end());
     }
 
-    // Make crash/restart infrequent enough that the peers can often keep
-    // up, but not so infrequent that everything has settled down from one
-    // change to the next. Pick a value smaller than the election timeout,
-    // but not hugely smaller.
-    lab::SleepFor(kElectionTimeout * 7 / 10);
-  }
+    lab::SleepFor(kElectionTimeout);
 
-  lab::SleepFor(kElectionTimeout);
-  cfg.SetUnreliable(false);
-  for (int i = 0; i < servers; ++i) {
-    if (!cfg.alive(i)) cfg.Start1(i);
-    cfg.Connect(i);
-  }
+    const int64_t last_index = cfg.One(RandomCommand(), servers, true);
 
-  stop->store(true);
-
-  std::vector<std::string> values;
-  for (int i = 0; i < ncli; ++i) {
-    Values vv = *cha[i]->Recv();
-    if (!vv.has_value()) cfg.Fail("client failed");
-    values.insert(values.end(), vv->begin(), vv->end());
-  }
-
-  lab::SleepFor(kElectionTimeout);
-
-  const int64_t last_index = cfg.One(RandomCommand(), servers, true);
-
-  std::vector<std::string> really;
-  for (int64_t index = 1; index <= last_index; ++index) {
-    std::optional<std::string> v = cfg.Wait(index, servers, -1);
-    really.push_back(*v);
-  }
-
-  for (const std::string& v1 : values) {
-    if (std::find(really.begin(), really.end(), v1) == really.end()) {
-      cfg.Fail(absl::StrCat("didn't find a value (", v1, ")"));
+    std::vector<std::string> really;
+    for (int64_t index = 1; index <= last_index; ++index) {
+      std::optional<std::string> v = cfg.Wait(index, servers, -1);
+      really.push_back(*v);
     }
-  }
 
-  cfg.End();
+    for (const std::string& v1 : values) {
+      if (std::find(really.begin(), really.end(), v1) == really.end()) {
+        cfg.Fail(absl::StrCat("didn't find a value (", v1, ")"));
+      }
+    }
+
+    cfg.End();
+  });
 }
 
-TEST(Raft2C, ReliableChurn) {
-  RunRaftTest([] { InternalChurn(false); });
-}
+TEST(Raft2C, ReliableChurn) { InternalChurn(false); }
 
-TEST(Raft2C, UnreliableChurn) {
-  RunRaftTest([] { InternalChurn(true); });
-}
+TEST(Raft2C, UnreliableChurn) { InternalChurn(true); }
 
 // --- 2D: log compaction --------------------------------------------------------
 
@@ -980,114 +987,107 @@ TEST(Raft2C, UnreliableChurn) {
 // disconnected (and must catch up, by InstallSnapshot if it fell behind the
 // leader's snapshot) or crashed and restarted, as asked.
 void SnapCommon(const std::string& name, bool disconnect, bool reliable, bool crash) {
-  const int iters = 30;
-  const int servers = 3;
-  Config cfg(servers, !reliable, true);
-  cfg.Begin(name);
+  const Cluster cluster{.servers = 3, .unreliable = !reliable, .snapshot = true};
+  RunOnCluster(cluster, [&name, disconnect, crash](Config& cfg, const int servers) {
+    const int iters = 30;
+    cfg.Begin(name);
 
-  cfg.One(RandomCommand(), servers, true);
-  int leader1 = cfg.CheckOneLeader();
+    cfg.One(RandomCommand(), servers, true);
+    int leader1 = cfg.CheckOneLeader();
 
-  for (int i = 0; i < iters; ++i) {
-    int victim = (leader1 + 1) % servers;
-    int sender = leader1;
-    if (i % 3 == 1) {
-      sender = (leader1 + 1) % servers;
-      victim = leader1;
+    for (int i = 0; i < iters; ++i) {
+      int victim = (leader1 + 1) % servers;
+      int sender = leader1;
+      if (i % 3 == 1) {
+        sender = (leader1 + 1) % servers;
+        victim = leader1;
+      }
+
+      if (disconnect) {
+        cfg.Disconnect(victim);
+        cfg.One(RandomCommand(), servers - 1, true);
+      }
+      if (crash) {
+        cfg.Crash1(victim);
+        cfg.One(RandomCommand(), servers - 1, true);
+      }
+
+      // Perhaps send enough to get a snapshot.
+      const int nn = MaybeSnapshotBatch();
+      for (int k = 0; k < nn; ++k) cfg.Start(sender, RandomCommand());
+
+      // Let the applier tasks catch up with the Start()s.
+      if (!disconnect && !crash) {
+        // Make sure all followers have caught up, so that an InstallSnapshot
+        // RPC isn't required for TestSnapshotBasic2D().
+        cfg.One(RandomCommand(), servers, true);
+      } else {
+        cfg.One(RandomCommand(), servers - 1, true);
+      }
+
+      if (cfg.LogSize() >= kMaxLogSize) {
+        cfg.Fail(absl::StrCat("Log size too large (", cfg.LogSize(), " bytes)"));
+      }
+      if (disconnect) {
+        // Reconnect a follower, which may be behind and need to receive a
+        // snapshot to catch up.
+        cfg.Connect(victim);
+        cfg.One(RandomCommand(), servers, true);
+        leader1 = cfg.CheckOneLeader();
+      }
+      if (crash) {
+        cfg.Start1(victim, ApplierKind::kSnapshot);
+        cfg.Connect(victim);
+        cfg.One(RandomCommand(), servers, true);
+        leader1 = cfg.CheckOneLeader();
+      }
     }
-
-    if (disconnect) {
-      cfg.Disconnect(victim);
-      cfg.One(RandomCommand(), servers - 1, true);
-    }
-    if (crash) {
-      cfg.Crash1(victim);
-      cfg.One(RandomCommand(), servers - 1, true);
-    }
-
-    // Perhaps send enough to get a snapshot.
-    const int nn = kSnapshotInterval / 2 + static_cast<int>(lab::RandInt(0, kSnapshotInterval));
-    for (int k = 0; k < nn; ++k) cfg.Start(sender, RandomCommand());
-
-    // Let the applier tasks catch up with the Start()s.
-    if (!disconnect && !crash) {
-      // Make sure all followers have caught up, so that an InstallSnapshot
-      // RPC isn't required for TestSnapshotBasic2D().
-      cfg.One(RandomCommand(), servers, true);
-    } else {
-      cfg.One(RandomCommand(), servers - 1, true);
-    }
-
-    if (cfg.LogSize() >= kMaxLogSize) {
-      cfg.Fail(absl::StrCat("Log size too large (", cfg.LogSize(), " bytes)"));
-    }
-    if (disconnect) {
-      // Reconnect a follower, which may be behind and need to receive a
-      // snapshot to catch up.
-      cfg.Connect(victim);
-      cfg.One(RandomCommand(), servers, true);
-      leader1 = cfg.CheckOneLeader();
-    }
-    if (crash) {
-      cfg.Start1(victim, ApplierKind::kSnapshot);
-      cfg.Connect(victim);
-      cfg.One(RandomCommand(), servers, true);
-      leader1 = cfg.CheckOneLeader();
-    }
-  }
-  cfg.End();
-}
-
-TEST(Raft2D, SnapshotBasic) {
-  RunRaftTest([] { SnapCommon("Test (2D): snapshots basic", false, true, false); });
-}
-
-TEST(Raft2D, SnapshotInstall) {
-  RunRaftTest([] { SnapCommon("Test (2D): install snapshots (disconnect)", true, true, false); });
-}
-
-TEST(Raft2D, SnapshotInstallUnreliable) {
-  RunRaftTest([] {
-    SnapCommon("Test (2D): install snapshots (disconnect+unreliable)", true, false, false);
+    cfg.End();
   });
 }
 
+TEST(Raft2D, SnapshotBasic) {
+  SnapCommon("Test (2D): snapshots basic", /*disconnect=*/false, /*reliable=*/true,
+             /*crash=*/false);
+}
+
+TEST(Raft2D, SnapshotInstall) {
+  SnapCommon("Test (2D): install snapshots (disconnect)", /*disconnect=*/true,
+             /*reliable=*/true, /*crash=*/false);
+}
+
+TEST(Raft2D, SnapshotInstallUnreliable) {
+  SnapCommon("Test (2D): install snapshots (disconnect+unreliable)", /*disconnect=*/true,
+             /*reliable=*/false, /*crash=*/false);
+}
+
 TEST(Raft2D, SnapshotInstallCrash) {
-  RunRaftTest([] { SnapCommon("Test (2D): install snapshots (crash)", false, true, true); });
+  SnapCommon("Test (2D): install snapshots (crash)", /*disconnect=*/false, /*reliable=*/true,
+             /*crash=*/true);
 }
 
 TEST(Raft2D, SnapshotInstallUnCrash) {
-  RunRaftTest(
-      [] { SnapCommon("Test (2D): install snapshots (unreliable+crash)", false, false, true); });
+  SnapCommon("Test (2D): install snapshots (unreliable+crash)", /*disconnect=*/false,
+             /*reliable=*/false, /*crash=*/true);
 }
 
 // Do the servers persist the snapshots, and restart using the snapshot
 // along with the tail of the log?
 TEST(Raft2D, SnapshotAllCrash) {
-  RunRaftTest([] {
-    const int servers = 3;
+  RunOnCluster({.servers = 3, .snapshot = true}, [](Config& cfg, const int servers) {
     const int iters = 5;
-    Config cfg(servers, false, true);
     cfg.Begin("Test (2D): crash and restart all servers");
 
     cfg.One(RandomCommand(), servers, true);
 
     for (int i = 0; i < iters; ++i) {
       // Perhaps enough to get a snapshot.
-      const int nn =
-          kSnapshotInterval / 2 + static_cast<int>(lab::RandInt(0, kSnapshotInterval));
+      const int nn = MaybeSnapshotBatch();
       for (int k = 0; k < nn; ++k) cfg.One(RandomCommand(), servers, true);
 
       const int64_t index1 = cfg.One(RandomCommand(), servers, true);
 
-      // Crash all.
-      for (int k = 0; k < servers; ++k) cfg.Crash1(k);
-
-      // Revive all.
-      for (int k = 0; k < servers; ++k) {
-        cfg.Start1(k, ApplierKind::kSnapshot);
-        cfg.Connect(k);
-      }
+      CrashAndRestartAll(cfg);
 
       const int64_t index2 = cfg.One(RandomCommand(), servers, true);
       if (index2 < index1 + 1) {
@@ -1101,9 +1101,7 @@ TEST(Raft2D, SnapshotAllCrash) {
 // Do servers correctly initialize their in-memory copy of the snapshot,
 // making sure that future writes to persistent state don't lose state?
 TEST(Raft2D, SnapshotInit) {
-  RunRaftTest([] {
-    const int servers = 3;
-    Config cfg(servers, false, true);
+  RunOnCluster({.servers = 3, .snapshot = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (2D): snapshot initialization after crash");
     cfg.One(RandomCommand(), servers, true);
 
@@ -1112,21 +1110,13 @@ TEST(Raft2D, SnapshotInit) {
     for (int i = 0; i < nn; ++i) cfg.One(RandomCommand(), servers, true);
 
     // Crash all, and revive all.
-    for (int i = 0; i < servers; ++i) cfg.Crash1(i);
-    for (int i = 0; i < servers; ++i) {
-      cfg.Start1(i, ApplierKind::kSnapshot);
-      cfg.Connect(i);
-    }
+    CrashAndRestartAll(cfg);
 
     // A single op, to get something written back to persistent storage.
     cfg.One(RandomCommand(), servers, true);
 
     // Crash all, and revive all.
-    for (int i = 0; i < servers; ++i) cfg.Crash1(i);
-    for (int i = 0; i < servers; ++i) {
-      cfg.Start1(i, ApplierKind::kSnapshot);
-      cfg.Connect(i);
-    }
+    CrashAndRestartAll(cfg);
 
     // Another op, to trigger a potential bug.
     cfg.One(RandomCommand(), servers, true);
@@ -1153,9 +1143,7 @@ bool PollUntil(const std::function<bool()>& done, absl::Duration limit,
 // it no longer leads; once it stops, the others must elect a new leader and
 // make progress, though it keeps disrupting them with RequestVotes.
 TEST(Raft2Beyond, OneWayPartition) {
-  RunRaftTest([] {
-    const int servers = 5;
-    Config cfg(servers, false, false);
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (beyond): leader partitioned one way (sends, hears nothing)");
 
     cfg.One(101, servers, false);
@@ -1213,8 +1201,7 @@ TEST(Raft2Beyond, OneWayPartition) {
 // committed) must catch up in a few AppendEntries: a round trip per
 // conflicting term (§5.3's optimization), not per entry.
 TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
-  RunRaftTest([] {
-    const int servers = 5;
+  RunOnCluster({.servers = 5}, [](Config& cfg, const int servers) {
     // One round trip per conflicting term (here the follower's own term,
     // plus the suffix it lacks), again for each leader it meets while it
     // catches up, and a few heartbeats. Backing up an entry at a time takes
@@ -1222,7 +1209,6 @@ TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
     const int64_t kMaxAppendEntries = 30;
     const int kRounds = 4;
     const int kPerRound = 250;
-    Config cfg(servers, false, false);
     cfg.Begin("Test (beyond): far-behind follower catches up in few round trips");
     cfg.One(RandomCommand(), servers, true);
 
@@ -1281,13 +1267,13 @@ TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
 // safety properties continuously: a committed entry never changes, and what
 // the peers apply are prefixes of one another.)
 TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
-  RunRaftTest([] {
-    const int servers = 5;
-    auto stop = std::make_shared<std::atomic<bool>>(false);
-    Config cfg(servers, true, false);
+  RunOnCluster({.servers = 5, .unreliable = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (beyond): at most one leader per term, checked continuously");
     cfg.CheckLeadersOnAppendEntries();
 
+    // Shared with the tasks, which outlive this frame until the Config stops
+    // them.
+    auto stop = std::make_shared<std::atomic<bool>>(false);
     // Filled by the watcher; read after it has ended.
     auto leader_of_term = std::make_shared<std::map<int64_t, int>>();
     auto polls = std::make_shared<int64_t>(0);
@@ -1330,13 +1316,7 @@ TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
     // contested kind of election.
     const absl::Time t0 = lab::Now();
     for (int round = 0; lab::Now() - t0 < absl::Seconds(10); ++round) {
-      if (round % 4 == 3) {
-        for (int i = 0; i < servers; ++i) cfg.Crash1(i);
-        for (int i = 0; i < servers; ++i) {
-          cfg.Start1(i);
-          cfg.Connect(i);
-        }
-      }
+      if (round % 4 == 3) CrashAndRestartAll(cfg);
       if (round % 4 == 1) {
         for (int i = 0; i < servers; ++i) {
           if (!cfg.GetState(i).second) continue;
@@ -1347,16 +1327,7 @@ TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
           }
         }
       }
-      if (lab::RandInt(0, 1000) < 200) cfg.Disconnect(static_cast<int>(lab::RandInt(0, servers)));
-      if (lab::RandInt(0, 1000) < 500) {
-        const int i = static_cast<int>(lab::RandInt(0, servers));
-        if (!cfg.alive(i)) cfg.Start1(i);
-        cfg.Connect(i);
-      }
-      if (lab::RandInt(0, 1000) < 200) {
-        const int i = static_cast<int>(lab::RandInt(0, servers));
-        if (cfg.alive(i)) cfg.Crash1(i);
-      }
+      ChurnOnce(cfg);
       lab::SleepFor(kElectionTimeout / 2);
     }
     stop->store(true);
@@ -1369,11 +1340,7 @@ TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
     if (leader_of_term->size() < 2) cfg.Fail("the churn never changed the leader");
 
     // All back: they must agree again.
-    cfg.SetUnreliable(false);
-    for (int i = 0; i < servers; ++i) {
-      if (!cfg.alive(i)) cfg.Start1(i);
-      cfg.Connect(i);
-    }
+    HealAll(cfg);
     cfg.One(RandomCommand(), servers, true);
     cfg.End();
   });
