@@ -101,6 +101,7 @@ Config::Config(int n, bool unreliable, bool snapshot)
     end_names_.resize(n);
     logs_.resize(n);
     last_applied_.assign(n, 0);
+    apply_delay_.assign(n, absl::ZeroDuration());
     t0_ = start_;
   }
   SetUnreliable(unreliable);
@@ -412,6 +413,11 @@ void Config::SetUnreliable(bool unreliable) { net_->Reliable(!unreliable); }
 
 void Config::SetLongReordering(bool on) { net_->LongReordering(on); }
 
+void Config::SetApplyDelay(int i, absl::Duration per_command) {
+  lab::MutexLock l(&mu_);
+  apply_delay_[i] = per_command;
+}
+
 StartResult Config::Start(int i, const std::string& command) {
   std::shared_ptr<Peer> peer = PeerOf(i);
   if (peer == nullptr) return StartResult{-1, -1, false};
@@ -450,8 +456,10 @@ void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch) {
   while (std::optional<ApplyMsg> m = ch.Recv()) {
     if (!m->command_valid) continue;  // ignore other kinds of ApplyMsg
     std::string error;
+    absl::Duration delay;
     {
       lab::MutexLock l(&mu_);
+      delay = apply_delay_[i];
       bool prev_ok = false;
       error = CheckLogsLocked(i, *m, &prev_ok);
       if (error.empty() && m->command_index > 1 && !prev_ok) {
@@ -460,6 +468,7 @@ void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch) {
     }
     // Keep reading after an error, so that Raft does not block.
     if (!error.empty()) RecordFailure(absl::StrCat("apply error: ", error));
+    if (delay > absl::ZeroDuration()) lab::SleepFor(delay);
   }
 }
 
@@ -501,11 +510,13 @@ void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch) {
   while (std::optional<ApplyMsg> m = ch.Recv()) {
     std::string error;
     std::string snapshot;
+    absl::Duration delay;
     if (m->snapshot_valid) {
       lab::MutexLock l(&mu_);
       error = IngestSnapshotLocked(i, m->snapshot, m->snapshot_index);
     } else if (m->command_valid) {
       lab::MutexLock l(&mu_);
+      delay = apply_delay_[i];
       if (m->command_index != last_applied_[i] + 1) {
         error = absl::StrCat("server ", i, " apply out of order, expected index ",
                              last_applied_[i] + 1, ", got ", m->command_index);
@@ -533,6 +544,7 @@ void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch) {
     if (!snapshot.empty()) rf->Snapshot(m->command_index, std::move(snapshot));
     // Keep reading after an error, so that Raft does not block.
     if (!error.empty()) RecordFailure(absl::StrCat("apply error: ", error));
+    if (delay > absl::ZeroDuration()) lab::SleepFor(delay);
   }
 }
 

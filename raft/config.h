@@ -155,6 +155,9 @@ class Config {
 
   void SetUnreliable(bool unreliable);
   void SetLongReordering(bool on);
+  // Peer i's applier takes `per_command` for each command it applies (a
+  // slow service). Zero (the default) applies at once.
+  void SetApplyDelay(int i, absl::Duration per_command);
 
   // Peer i's Start / GetState, run so that tasks it spawns join i's group.
   // A crashed peer gives {-1, -1, false} and {-1, false}.
@@ -280,6 +283,7 @@ class Config {
   // Per peer: the commands it has applied, by index.
   std::vector<std::map<int64_t, std::string>> logs_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> last_applied_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Duration> apply_delay_ ABSL_GUARDED_BY(mu_);  // SetApplyDelay
   int64_t max_index_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Read by RPC handlers without mu_ (taking it would add a scheduling point

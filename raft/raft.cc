@@ -41,6 +41,13 @@ constexpr absl::Duration kMaxTickCredit = absl::Milliseconds(20);
 // At most this many RPCs in flight to one peer: a call to a partitioned
 // peer can take seconds to fail, and heartbeats would pile up.
 constexpr int kMaxInFlight = 8;
+// Flow control (not in the paper): a follower whose service has fallen this
+// far behind (committed entries it has not been handed yet) takes no new
+// entries, so a slow service cannot make its log grow without bound. The
+// leader keeps committing with the others and does not hold back its own
+// log compaction for the slow follower: once its snapshot passes what the
+// follower has, it sends InstallSnapshot, and the follower jumps ahead.
+constexpr int64_t kMaxUnappliedBytes = 16 * 1024;
 // END SOLUTION
 
 // BEGIN SOLUTION 2C
@@ -335,8 +342,9 @@ void Raft::HandleAppendReplyLocked(int peer, const AppendEntriesArgs& args,
   since_ack_[peer] = absl::ZeroDuration();
   if (reply.success) {
     // If successful: update nextIndex and matchIndex for follower (§5.3).
-    const int64_t match = args.prev_log_index + static_cast<int64_t>(args.entries.size());
-    match_index_[peer] = std::max(match_index_[peer], match);
+    // (A follower short of room takes only some of the entries; it says
+    // how far its log now matches ours.)
+    match_index_[peer] = std::max(match_index_[peer], reply.match_index);
     next_index_[peer] = std::max(next_index_[peer], match_index_[peer] + 1);
     AdvanceCommitLocked();
     return;
@@ -400,6 +408,7 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
     const int64_t skip = snapshot_index_ - prev;
     if (skip >= static_cast<int64_t>(args.entries.size())) {
       reply->success = true;
+      reply->match_index = prev + static_cast<int64_t>(args.entries.size());
       return;
     }
     first = static_cast<size_t>(skip);
@@ -423,13 +432,17 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
   // If an existing entry conflicts with a new one (same index but different
   // terms), delete the existing entry and all that follow it; append any new
   // entries not already in the log (§5.3). Entries that match stay: a
-  // delayed, shorter AppendEntries must not truncate a longer log.
+  // delayed, shorter AppendEntries must not truncate a longer log. A
+  // follower whose service lags too far takes nothing new (kMaxUnappliedBytes).
+  size_t end = args.entries.size();  // args.entries[first, end) now match our log
   for (size_t k = first; k < args.entries.size(); ++k) {
     const int64_t index = prev + 1 + static_cast<int64_t>(k - first);
-    if (index <= LastIndexLocked()) {
-      if (TermAtLocked(index) == args.entries[k].term) continue;
-      log_.resize(static_cast<size_t>(index - snapshot_index_));
+    if (index <= LastIndexLocked() && TermAtLocked(index) == args.entries[k].term) continue;
+    if (UnappliedBytesLocked() > kMaxUnappliedBytes) {
+      end = k;
+      break;
     }
+    if (index <= LastIndexLocked()) log_.resize(static_cast<size_t>(index - snapshot_index_));
     log_.insert(log_.end(), args.entries.begin() + static_cast<std::ptrdiff_t>(k),
                 args.entries.end());
     PersistLocked();  // before the reply
@@ -437,7 +450,7 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
   }
   // If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index
   // of last new entry) (§5.3).
-  const int64_t last_new = prev + static_cast<int64_t>(args.entries.size() - first);
+  const int64_t last_new = prev + static_cast<int64_t>(end - first);
   if (args.leader_commit > commit_index_) {
     const int64_t commit = std::min(args.leader_commit, last_new);
     if (commit > commit_index_) {
@@ -446,6 +459,15 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
     }
   }
   reply->success = true;
+  reply->match_index = last_new;
+}
+
+int64_t Raft::UnappliedBytesLocked() const {
+  int64_t bytes = 0;
+  for (int64_t i = std::max(last_applied_, snapshot_index_) + 1; i <= commit_index_; ++i) {
+    bytes += static_cast<int64_t>(EntryLocked(i).command.size());
+  }
+  return bytes;
 }
 
 // The only task that sends on the apply channel, so entries arrive in

@@ -105,9 +105,10 @@ struct AppendEntriesReply {
   bool success = false;
   int64_t conflict_term = -1;   // term of the follower's entry at prev_log_index, or -1
   int64_t conflict_index = 0;   // first index of conflict_term, or the follower's log length
+  int64_t match_index = 0;      // on success: the follower's log matches the leader's up to here
   template <class A>
   void serialize(A& a) {
-    a(term, success, conflict_term, conflict_index);
+    a(term, success, conflict_term, conflict_index, match_index);
   }
 };
 
@@ -193,6 +194,8 @@ class Raft {
   // Starts a task that sends one RPC to `peer` (at most kMaxInFlight at once).
   bool TrySendLocked(int peer, std::function<void()> send) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Applier();
+  // Bytes of the committed entries the service has not been handed yet.
+  int64_t UnappliedBytesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // END SOLUTION
 
   // BEGIN SOLUTION 2C

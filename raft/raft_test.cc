@@ -1346,5 +1346,92 @@ TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
   });
 }
 
+// Slow follower: one peer's service applies ten times slower than the
+// others'. The cluster must keep committing at the fast peers' pace, every
+// peer's persisted Raft state must stay bounded, the slow peer's too
+// (holding every entry its service has yet to apply, it passes 64 KiB in a
+// few seconds here), and once the load stops the slow peer must catch up.
+//
+// How the reference stays bounded: a follower takes no new entries while
+// more than 16 KiB of committed ones wait for its service (raft.cc,
+// kMaxUnappliedBytes). The leader does not wait for it: it commits with the
+// other follower, compacts its own log as its service asks, and once its
+// snapshot passes what the slow peer has, sends InstallSnapshot, which
+// brings the slow peer forward in one step.
+TEST(Raft2Beyond, SlowFollowerKeepsUpInBoundedMemory) {
+  RunOnCluster({.servers = 3, .snapshot = true}, [](Config& cfg, const int servers) {
+    cfg.Begin("Test (beyond): a follower that applies 10x slower than the others");
+    const absl::Duration kFastApply = absl::Milliseconds(4);
+    const absl::Duration kSlowApply = 10 * kFastApply;
+    const absl::Duration kLoad = absl::Seconds(10);
+    const int kClients = 5;
+    const int kCommandBytes = 100;
+    const int64_t kMaxRaftState = 64 * 1024;
+
+    cfg.One(RandomString(kCommandBytes), servers, true);
+    const int leader = cfg.CheckOneLeader();
+    const int slow = (leader + 1) % servers;
+    for (int i = 0; i < servers; ++i) cfg.SetApplyDelay(i, i == slow ? kSlowApply : kFastApply);
+
+    // Clients commit command after command on a majority. Shared with the
+    // client tasks, which outlive this frame until the Config stops them.
+    auto stop = std::make_shared<std::atomic<bool>>(false);
+    std::vector<std::shared_ptr<lab::Chan<int64_t>>> done;  // agreements; -1: failed
+    for (int c = 0; c < kClients; ++c) {
+      auto ch = std::make_shared<lab::Chan<int64_t>>(1);
+      done.push_back(ch);
+      cfg.Go(absl::StrCat("client ", c), [&cfg, stop, ch, servers, kCommandBytes] {
+        int64_t agreements = 0;
+        try {
+          while (!stop->load()) {
+            cfg.One(RandomString(kCommandBytes), servers / 2 + 1, true);
+            ++agreements;
+          }
+        } catch (const TestFailed&) {
+          agreements = -1;  // recorded
+        }
+        ch->Send(agreements);
+      });
+    }
+
+    int64_t max_state = 0;
+    const absl::Time t0 = lab::Now();
+    while (lab::Now() - t0 < kLoad) {
+      lab::SleepFor(absl::Milliseconds(50));
+      max_state = std::max(max_state, cfg.LogSize());
+      if (max_state > kMaxRaftState) {
+        cfg.Fail(absl::StrCat("a peer's persisted Raft state reached ", max_state,
+                              " bytes (limit ", kMaxRaftState, ") while server ", slow,
+                              " applied slowly: its log must not hold everything it has not "
+                              "applied yet"));
+      }
+    }
+    stop->store(true);
+    int64_t agreements = 0;
+    for (auto& ch : done) {
+      const int64_t n = *ch->Recv();
+      if (n < 0) cfg.Fail("a client failed");
+      agreements += n;
+    }
+    // The slow service alone could apply kLoad / kSlowApply commands.
+    const int64_t slow_pace = kLoad / kSlowApply;
+    if (agreements < 2 * slow_pace) {
+      cfg.Fail(absl::StrCat("only ", agreements, " agreements in ", absl::FormatDuration(kLoad),
+                            "; the slow server alone applies ", slow_pace,
+                            ": the cluster must not go at its pace"));
+    }
+
+    // Load off: the slow peer must catch up.
+    const int64_t last = cfg.One(RandomString(kCommandBytes), servers / 2 + 1, true);
+    if (!PollUntil([&] { return cfg.NCommitted(last).count == servers; }, absl::Seconds(30))) {
+      cfg.Fail(absl::StrCat("server ", slow, " did not catch up to index ", last, " within 30 s"));
+    }
+    std::printf("  %lld agreements in %s; largest Raft state %lld bytes\n",
+                static_cast<long long>(agreements), absl::FormatDuration(kLoad).c_str(),
+                static_cast<long long>(max_state));
+    cfg.End();
+  });
+}
+
 }  // namespace
 }  // namespace raft
