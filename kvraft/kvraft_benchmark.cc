@@ -27,33 +27,23 @@
 // with LAB_RUNTIME=threads, and reports its wall time, its result and its
 // slowest tests. Each run's output goes to a log file named in the table.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <functional>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
-#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "kvraft/config.h"
+#include "labrpc/bench_util.h"
 #include "labrpc/runtime/lab.h"
 
 namespace {
@@ -111,36 +101,20 @@ struct Flags {
   bool suite = true;
 };
 
-[[noreturn]] void Usage(const std::string& error) {
-  std::fprintf(stderr, "kvraft_benchmark: %s\n\n%s", error.c_str(), kUsage);
-  std::exit(2);
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    const size_t eq = arg.find('=');
-    const absl::string_view name = arg.substr(0, eq);
-    const absl::string_view value = eq == absl::string_view::npos ? "" : arg.substr(eq + 1);
-    auto number = [&](int64_t lo, int64_t hi) {
-      int64_t v = 0;
-      if (!absl::SimpleAtoi(value, &v) || v < lo || v > hi) {
-        Usage(absl::StrCat("bad value in ", arg));
-      }
-      return v;
-    };
-    if (name == "--help" || name == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else if (name == "--ops") {
-      flags.ops = static_cast<int>(number(1, 1000000));
+  labrpc::bench::FlagReader args("kvraft_benchmark", kUsage, argc, argv);
+  while (args.Next()) {
+    const absl::string_view name = args.name();
+    const absl::string_view value = args.value();
+    if (name == "--ops") {
+      flags.ops = static_cast<int>(args.Int(1, 1000000));
     } else if (name == "--clients") {
-      flags.clients = static_cast<int>(number(1, 1000));
+      flags.clients = static_cast<int>(args.Int(1, 1000));
     } else if (name == "--seconds") {
       double s = 0;
       if (!absl::SimpleAtod(value, &s) || s <= 0 || absl::Seconds(s) > kMaxSeconds) {
-        Usage(absl::StrCat("bad value in ", arg, " (0 < S <= 90)"));
+        args.BadValue(" (0 < S <= 90)");
       }
       flags.length = absl::Seconds(s);
     } else if (name == "--suite_binary") {
@@ -156,38 +130,13 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "--no_suite") {
       flags.suite = false;
     } else {
-      Usage(absl::StrCat("unknown flag ", arg));
+      args.Unknown();
     }
   }
   return flags;
 }
 
-double RealSeconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 const char* PartName(int64_t maxraftstate) { return maxraftstate < 0 ? "3A" : "3B"; }
-
-// Runs `body` as the main task of a fresh world of the given runtime (seed
-// 1). Returns what went wrong: a tester failure's message, or the world's
-// error; "" if nothing did.
-std::string RunInWorld(lab::RuntimeKind kind, const std::function<void()>& body) {
-  lab::WorldOptions options;
-  options.runtime = kind;
-  options.seed = 1;
-  options.announce = false;
-  lab::World world(options);
-  std::string error;
-  const absl::Status status = world.Run([&] {
-    try {
-      body();
-    } catch (const kvraft::TestFailed& f) {
-      error = f.message;
-    }
-  });
-  if (!status.ok() && error.empty()) error = std::string(status.message());
-  return error;
-}
 
 // --- (a) Latency: one clerk, sequential Appends ---------------------------------
 
@@ -203,7 +152,7 @@ struct Latency {
 
 Latency MeasureLatency(lab::RuntimeKind kind, int64_t maxraftstate, const Flags& flags) {
   Latency result;
-  result.error = RunInWorld(kind, [&] {
+  result.error = labrpc::bench::RunInWorld<kvraft::TestFailed>(kind, [&] {
     const absl::Time config_start = lab::Now();
     kvraft::Config cfg(3, /*unreliable=*/false, maxraftstate);
     kvraft::Config::Client* ck = cfg.MakeClient(cfg.All());
@@ -223,7 +172,7 @@ Latency MeasureLatency(lab::RuntimeKind kind, int64_t maxraftstate, const Flags&
       expected += element;
       ++result.ops;
     }
-    result.real_seconds = RealSeconds(real0);
+    result.real_seconds = labrpc::bench::RealSeconds(real0);
     result.runtime_seconds = absl::ToDoubleSeconds(lab::Now() - t0);
     // Every Append took effect exactly once, in order.
     const std::string got = cfg.Get(ck, "x");
@@ -285,7 +234,7 @@ struct Throughput {
 Throughput MeasureThroughput(lab::RuntimeKind kind, int servers, int64_t maxraftstate,
                              const Flags& flags) {
   Throughput result;
-  result.error = RunInWorld(kind, [&] {
+  result.error = labrpc::bench::RunInWorld<kvraft::TestFailed>(kind, [&] {
     kvraft::Config cfg(servers, /*unreliable=*/false, maxraftstate);
     // Each clerk starts its key empty (as GenericTest), which also waits
     // for a leader; not timed.
@@ -329,7 +278,7 @@ Throughput MeasureThroughput(lab::RuntimeKind kind, int servers, int64_t maxraft
           &wg);
     }
     wg.Wait();
-    result.real_seconds = RealSeconds(real0);
+    result.real_seconds = labrpc::bench::RealSeconds(real0);
     result.runtime_seconds = absl::ToDoubleSeconds(lab::Now() - t0);
     result.ops = ops.load();
     result.appends = appends.load();
@@ -375,125 +324,19 @@ void RunThroughput(const Flags& flags) {
 
 // --- (c) Suite wall time --------------------------------------------------------
 
-std::string ShellQuote(absl::string_view s) {
-  return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'");
-}
-
-// The Lab 3 test binary next to this one (bazel-bin/kvraft/), or "" if none.
-std::string DefaultSuiteBinary(const char* argv0) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> dirs;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(self.parent_path());
-  dirs.push_back(std::filesystem::path(argv0).parent_path());
-  dirs.push_back("kvraft");  // `bazel run`: the runfiles tree
-  for (const auto& dir : dirs) {
-    const std::filesystem::path p = dir / "kvraft_test";
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
-}
-
-struct SuiteRun {
-  double wall_seconds = 0;
-  int passed = 0;
-  int failed = 0;
-  int exit_code = -1;  // 128 + N if killed by signal N
-  std::string log;
-  std::vector<std::pair<int64_t, std::string>> tests;  // (ms, name) per finished test
-};
-
-// Reads gtest's per-test result lines: "[       OK ] KV3A.Basic (1234 ms)".
-void CountResult(absl::string_view line, SuiteRun* run) {
-  absl::ConsumeSuffix(&line, "\n");
-  if (!absl::ConsumeSuffix(&line, " ms)")) return;
-  bool ok = false;
-  if (absl::ConsumePrefix(&line, "[       OK ] ")) {
-    ok = true;
-  } else if (!absl::ConsumePrefix(&line, "[  FAILED  ] ")) {
-    return;
-  }
-  const size_t paren = line.rfind(" (");
-  int64_t ms = 0;
-  if (paren == absl::string_view::npos || !absl::SimpleAtoi(line.substr(paren + 2), &ms)) return;
-  ++(ok ? run->passed : run->failed);
-  run->tests.emplace_back(ms, std::string(line.substr(0, paren)));
-}
-
-SuiteRun RunSuite(const std::string& binary, absl::string_view runtime, const Flags& flags) {
-  SuiteRun run;
-  run.log = (std::filesystem::temp_directory_path() /
-             absl::StrCat("kvraft_benchmark_suite_", runtime, ".", ::getpid(), ".log"))
-                .string();
-  const std::string command =
-      absl::StrCat("LAB_RUNTIME=", runtime, runtime == "sim" ? " LAB_SEED=1 " : " ",
-                   ShellQuote(binary), " --gtest_filter=", ShellQuote(flags.suite_filter),
-                   " 2>&1");
-  std::FILE* log = std::fopen(run.log.c_str(), "w");
-  const auto t0 = std::chrono::steady_clock::now();
-  std::FILE* out = ::popen(command.c_str(), "r");
-  if (out == nullptr) {
-    if (log != nullptr) std::fclose(log);
-    return run;
-  }
-  std::string line;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, out) != nullptr) {
-    if (log != nullptr) std::fputs(buf, log);
-    line += buf;
-    if (!line.empty() && line.back() == '\n') {
-      CountResult(line, &run);
-      line.clear();
-    }
-  }
-  const int status = ::pclose(out);
-  run.wall_seconds = RealSeconds(t0);
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (status != -1 && WIFSIGNALED(status)) run.exit_code = 128 + WTERMSIG(status);
-  if (log != nullptr) std::fclose(log);
-  return run;
-}
-
-// "KV3B.Speed 12.3s, KV3A.Basic 4.5s, ..." for the `n` slowest tests.
-std::string Slowest(SuiteRun run, size_t n) {
-  std::sort(run.tests.begin(), run.tests.end(), [](const auto& a, const auto& b) {
-    return a.first > b.first;
-  });
-  if (run.tests.size() > n) run.tests.resize(n);
-  std::vector<std::string> parts;
-  for (const auto& [ms, name] : run.tests) {
-    parts.push_back(absl::StrCat(name, " ", absl::SixDigits(static_cast<double>(ms) / 1000), "s"));
-  }
-  return absl::StrJoin(parts, ", ");
-}
-
 void RunSuites(const Flags& flags, const char* argv0) {
-  const std::string binary =
-      flags.suite_binary.empty() ? DefaultSuiteBinary(argv0) : flags.suite_binary;
-  std::printf("(c) Lab 3 suite wall time: %s --gtest_filter=%s\n\n",
-              binary.empty() ? "(no binary)" : binary.c_str(), flags.suite_filter.c_str());
-  if (binary.empty() || ::access(binary.c_str(), X_OK) != 0) {
-    std::printf("  cannot run the suite binary: build it (bazel build //kvraft:kvraft_test)"
-                " or pass --suite_binary\n");
-    return;
-  }
-  std::printf("  %-8s %7s %7s %5s %10s  %s\n", "runtime", "passed", "failed", "exit", "wall s",
-              "log");
-  std::fflush(stdout);
-  for (absl::string_view runtime : {"sim", "threads"}) {
-    if (runtime == "threads" && !flags.suite_threads) {
-      std::printf("  %-8s (skipped; --suite_threads runs it, about 7.5 minutes)\n", "threads");
-      continue;
-    }
-    const SuiteRun r = RunSuite(binary, runtime, flags);
-    std::printf("  %-8s %7d %7d %5d %10.1f  %s\n", std::string(runtime).c_str(), r.passed,
-                r.failed, r.exit_code, r.wall_seconds, r.log.c_str());
-    if (!r.tests.empty()) {
-      std::printf("  %-8s slowest (wall): %s\n", "", Slowest(r, 3).c_str());
-    }
-    std::fflush(stdout);
-  }
-  std::printf("\n");
+  labrpc::bench::SuiteTable table;
+  table.title = "(c) Lab 3 suite wall time";
+  table.binary = flags.suite_binary.empty()
+                     ? labrpc::bench::DefaultSuiteBinary(argv0, "kvraft", "kvraft_test")
+                     : flags.suite_binary;
+  table.filter = flags.suite_filter;
+  table.build_target = "//kvraft:kvraft_test";
+  table.log_prefix = "kvraft_benchmark_suite_";
+  table.threads = flags.suite_threads;
+  table.threads_time = "about 7.5 minutes";
+  table.slowest = 3;
+  labrpc::bench::PrintSuiteTable(table);
 }
 
 }  // namespace

@@ -23,27 +23,20 @@
 // LAB_RUNTIME=threads, and reports its wall time and result. Each run's
 // output goes to a log file named in the table.
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
-#include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "labrpc/bench_util.h"
 #include "labrpc/runtime/lab.h"
 #include "raft/config.h"
 
@@ -84,34 +77,20 @@ struct Flags {
   bool throughput = true;
 };
 
-[[noreturn]] void Usage(const std::string& error) {
-  std::fprintf(stderr, "raft_benchmark: %s\n\n%s", error.c_str(), kUsage);
-  std::exit(2);
-}
-
 Flags ParseFlags(int argc, char** argv) {
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    const size_t eq = arg.find('=');
-    const absl::string_view name = arg.substr(0, eq);
-    const absl::string_view value = eq == absl::string_view::npos ? "" : arg.substr(eq + 1);
-    auto number = [&](int64_t lo) {
-      int64_t v = 0;
-      if (!absl::SimpleAtoi(value, &v) || v < lo) Usage(absl::StrCat("bad value in ", arg));
-      return v;
-    };
-    if (name == "--help" || name == "-h") {
-      std::printf("%s", kUsage);
-      std::exit(0);
-    } else if (name == "--seconds") {
+  labrpc::bench::FlagReader args("raft_benchmark", kUsage, argc, argv);
+  while (args.Next()) {
+    const absl::string_view name = args.name();
+    const absl::string_view value = args.value();
+    if (name == "--seconds") {
       double s = 0;
-      if (!absl::SimpleAtod(value, &s) || s <= 0) Usage(absl::StrCat("bad value in ", arg));
+      if (!absl::SimpleAtod(value, &s) || s <= 0) args.BadValue();
       flags.length = absl::Seconds(s);
     } else if (name == "--clients") {
-      flags.clients = static_cast<int>(number(1));
+      flags.clients = static_cast<int>(args.Int(1));
     } else if (name == "--poll_us") {
-      flags.poll = absl::Microseconds(number(1));
+      flags.poll = absl::Microseconds(args.Int(1));
     } else if (name == "--suite_binary") {
       flags.suite_binary = std::string(value);
     } else if (name == "--suite_filter") {
@@ -123,14 +102,10 @@ Flags ParseFlags(int argc, char** argv) {
     } else if (name == "--no_throughput") {
       flags.throughput = false;
     } else {
-      Usage(absl::StrCat("unknown flag ", arg));
+      args.Unknown();
     }
   }
   return flags;
-}
-
-double RealSeconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
 // --- (a) Agreement throughput --------------------------------------------------
@@ -145,66 +120,56 @@ struct Throughput {
 };
 
 Throughput MeasureThroughput(lab::RuntimeKind kind, int peers, const Flags& flags) {
-  lab::WorldOptions options;
-  options.runtime = kind;
-  options.seed = 1;
-  options.announce = false;
-  lab::World world(options);
   Throughput result;
-  absl::Status status = world.Run([&] {
-    try {
-      raft::Config cfg(peers, /*unreliable=*/false, /*snapshot=*/false);
-      cfg.One(raft::Cmd(0), peers, /*retry=*/true);  // a leader, everyone up to date
-      const int leader = cfg.CheckOneLeader();
-      std::atomic<int64_t> committed{0};
-      std::atomic<int64_t> lost{0};
-      const int64_t rpcs0 = cfg.RpcTotal();
-      const absl::Time t0 = lab::Now();
-      const absl::Time deadline = t0 + flags.length;
-      // A command still uncommitted this long after the deadline is lost.
-      const absl::Time give_up = deadline + absl::Seconds(5);
-      const auto real0 = std::chrono::steady_clock::now();
-      raft::WaitGroup wg;
-      for (int c = 0; c < flags.clients; ++c) {
-        cfg.Go(
-            absl::StrCat("client ", c),
-            [&, c] {
-              for (int64_t seq = 0; lab::Now() < deadline; ++seq) {
-                const std::string command = absl::StrCat("c", c, "-", seq);
-                const raft::StartResult r = cfg.Start(leader, command);
-                if (!r.is_leader) {
-                  ++lost;
-                  lab::SleepFor(flags.poll);
-                  continue;
-                }
-                while (true) {
-                  const raft::Config::Committed got = cfg.NCommitted(r.index);
-                  if (got.count > 0) {
-                    ++(got.command == command ? committed : lost);
-                    break;
-                  }
-                  if (lab::Now() > give_up) {
-                    ++lost;
-                    break;
-                  }
-                  lab::SleepFor(flags.poll);
-                }
+  result.error = labrpc::bench::RunInWorld<raft::TestFailed>(kind, [&] {
+    raft::Config cfg(peers, /*unreliable=*/false, /*snapshot=*/false);
+    cfg.One(raft::Cmd(0), peers, /*retry=*/true);  // a leader, everyone up to date
+    const int leader = cfg.CheckOneLeader();
+    std::atomic<int64_t> committed{0};
+    std::atomic<int64_t> lost{0};
+    const int64_t rpcs0 = cfg.RpcTotal();
+    const absl::Time t0 = lab::Now();
+    const absl::Time deadline = t0 + flags.length;
+    // A command still uncommitted this long after the deadline is lost.
+    const absl::Time give_up = deadline + absl::Seconds(5);
+    const auto real0 = std::chrono::steady_clock::now();
+    raft::WaitGroup wg;
+    for (int c = 0; c < flags.clients; ++c) {
+      cfg.Go(
+          absl::StrCat("client ", c),
+          [&, c] {
+            for (int64_t seq = 0; lab::Now() < deadline; ++seq) {
+              const std::string command = absl::StrCat("c", c, "-", seq);
+              const raft::StartResult r = cfg.Start(leader, command);
+              if (!r.is_leader) {
+                ++lost;
+                lab::SleepFor(flags.poll);
+                continue;
               }
-            },
-            &wg);
-      }
-      wg.Wait();
-      result.real_seconds = RealSeconds(real0);
-      result.runtime_seconds = absl::ToDoubleSeconds(lab::Now() - t0);
-      result.rpcs = cfg.RpcTotal() - rpcs0;
-      result.commands = committed.load();
-      result.lost = lost.load();
-      cfg.CheckFailed();
-    } catch (const raft::TestFailed& f) {
-      result.error = f.message;
+              while (true) {
+                const raft::Config::Committed got = cfg.NCommitted(r.index);
+                if (got.count > 0) {
+                  ++(got.command == command ? committed : lost);
+                  break;
+                }
+                if (lab::Now() > give_up) {
+                  ++lost;
+                  break;
+                }
+                lab::SleepFor(flags.poll);
+              }
+            }
+          },
+          &wg);
     }
+    wg.Wait();
+    result.real_seconds = labrpc::bench::RealSeconds(real0);
+    result.runtime_seconds = absl::ToDoubleSeconds(lab::Now() - t0);
+    result.rpcs = cfg.RpcTotal() - rpcs0;
+    result.commands = committed.load();
+    result.lost = lost.load();
+    cfg.CheckFailed();
   });
-  if (!status.ok() && result.error.empty()) result.error = std::string(status.message());
   return result;
 }
 
@@ -241,97 +206,18 @@ void RunThroughput(const Flags& flags) {
 
 // --- (b) Suite wall time ------------------------------------------------------
 
-std::string ShellQuote(absl::string_view s) {
-  return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'");
-}
-
-// The test binary next to this one (bazel-bin/raft/), or "" if none.
-std::string DefaultSuiteBinary(const char* argv0) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> dirs;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) dirs.push_back(self.parent_path());
-  dirs.push_back(std::filesystem::path(argv0).parent_path());
-  dirs.push_back("raft");  // `bazel run`: the runfiles tree
-  for (const auto& dir : dirs) {
-    const std::filesystem::path p = dir / "raft_test_sim_seed1";
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
-}
-
-struct SuiteRun {
-  double wall_seconds = 0;
-  int passed = 0;
-  int failed = 0;
-  int exit_code = -1;
-  std::string log;
-};
-
-// Counts gtest's per-test result lines: "[       OK ] A.B (3 ms)".
-void CountResult(const std::string& line, SuiteRun* run) {
-  if (!absl::EndsWith(line, " ms)") && !absl::EndsWith(line, " ms)\n")) return;
-  if (absl::StartsWith(line, "[       OK ] ")) ++run->passed;
-  if (absl::StartsWith(line, "[  FAILED  ] ")) ++run->failed;
-}
-
-SuiteRun RunSuite(const std::string& binary, absl::string_view runtime, const Flags& flags) {
-  SuiteRun run;
-  run.log = (std::filesystem::temp_directory_path() /
-             absl::StrCat("raft_benchmark_suite_", runtime, ".", ::getpid(), ".log"))
-                .string();
-  const std::string command =
-      absl::StrCat("LAB_RUNTIME=", runtime, runtime == "sim" ? " LAB_SEED=1 " : " ",
-                   ShellQuote(binary), " --gtest_filter=", ShellQuote(flags.suite_filter),
-                   " 2>&1");
-  std::FILE* log = std::fopen(run.log.c_str(), "w");
-  const auto t0 = std::chrono::steady_clock::now();
-  std::FILE* out = ::popen(command.c_str(), "r");
-  if (out == nullptr) {
-    if (log != nullptr) std::fclose(log);
-    return run;
-  }
-  std::string line;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, out) != nullptr) {
-    if (log != nullptr) std::fputs(buf, log);
-    line += buf;
-    if (!line.empty() && line.back() == '\n') {
-      CountResult(line, &run);
-      line.clear();
-    }
-  }
-  const int status = ::pclose(out);
-  run.wall_seconds = RealSeconds(t0);
-  if (status != -1 && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (log != nullptr) std::fclose(log);
-  return run;
-}
-
 void RunSuites(const Flags& flags, const char* argv0) {
-  const std::string binary =
-      flags.suite_binary.empty() ? DefaultSuiteBinary(argv0) : flags.suite_binary;
-  std::printf("(b) Lab 2 suite wall time: %s --gtest_filter=%s\n\n",
-              binary.empty() ? "(no binary)" : binary.c_str(), flags.suite_filter.c_str());
-  if (binary.empty() || ::access(binary.c_str(), X_OK) != 0) {
-    std::printf("  cannot run the suite binary: build it (bazel build //raft:raft_test_sim_seed1)"
-                " or pass --suite_binary\n");
-    return;
-  }
-  std::printf("  %-8s %7s %7s %5s %10s  %s\n", "runtime", "passed", "failed", "exit", "wall s",
-              "log");
-  std::fflush(stdout);
-  for (absl::string_view runtime : {"sim", "threads"}) {
-    if (runtime == "threads" && !flags.suite_threads) {
-      std::printf("  %-8s (skipped; --suite_threads runs it, ~8 minutes)\n", "threads");
-      continue;
-    }
-    const SuiteRun r = RunSuite(binary, runtime, flags);
-    std::printf("  %-8s %7d %7d %5d %10.1f  %s\n", std::string(runtime).c_str(), r.passed,
-                r.failed, r.exit_code, r.wall_seconds, r.log.c_str());
-    std::fflush(stdout);
-  }
-  std::printf("\n");
+  labrpc::bench::SuiteTable table;
+  table.title = "(b) Lab 2 suite wall time";
+  table.binary = flags.suite_binary.empty()
+                     ? labrpc::bench::DefaultSuiteBinary(argv0, "raft", "raft_test_sim_seed1")
+                     : flags.suite_binary;
+  table.filter = flags.suite_filter;
+  table.build_target = "//raft:raft_test_sim_seed1";
+  table.log_prefix = "raft_benchmark_suite_";
+  table.threads = flags.suite_threads;
+  table.threads_time = "~8 minutes";
+  labrpc::bench::PrintSuiteTable(table);
 }
 
 }  // namespace

@@ -16,24 +16,12 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "labrpc/runtime/benchmarking.h"
 #include "labrpc/runtime/lab.h"
 
 namespace {
 
-lab::RuntimeKind Kind(const benchmark::State& state) {
-  return state.range(0) == 1 ? lab::RuntimeKind::kSim : lab::RuntimeKind::kThreads;
-}
-
-void InWorld(benchmark::State& state, const std::function<void()>& body) {
-  lab::WorldOptions options;
-  options.runtime = Kind(state);
-  options.seed = 1;
-  options.announce = false;
-  lab::World world(options);
-  absl::Status status = world.Run(body);
-  if (!status.ok()) state.SkipWithError(std::string(status.message()).c_str());
-  state.SetLabel(std::string(lab::RuntimeName(options.runtime)));
-}
+using lab::benchmarking::InWorld;
 
 void BM_Yield(benchmark::State& state) {
   InWorld(state, [&] {
