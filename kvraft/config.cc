@@ -18,11 +18,6 @@
 namespace kvraft {
 namespace {
 
-// How long a shut-down server's tasks get to end after their group is killed.
-constexpr absl::Duration kStopTimeout = absl::Seconds(10);
-// After the watchdog fails a test, how long the body gets to notice.
-constexpr absl::Duration kWatchdogGrace = absl::Seconds(10);
-
 std::string ShowSet(const std::vector<int>& servers) {
   return absl::StrCat("[", absl::StrJoin(servers, " "), "]");
 }
@@ -49,53 +44,28 @@ std::string VisualizationPath() {
 // --- Set-up and teardown -------------------------------------------------------
 
 Config::Config(int n, bool unreliable, int64_t maxraftstate)
-    : n_(n),
-      maxraftstate_(maxraftstate),
-      start_(lab::Now()),
-      net_(std::make_unique<labrpc::Network>()),
-      tester_(std::make_unique<lab::TaskGroup>("tester")) {
+    : Tester(n, {.name = "kvraft tester", .server = "server", .prefix = "kv-"}),
+      maxraftstate_(maxraftstate) {
   {
     lab::MutexLock l(&mu_);
     servers_.resize(n);
     saved_.resize(n);
     end_names_.resize(n);
-    t0_ = start_;
   }
   // Unlike Lab 2's tester, no long delays: a call on a disabled end fails
   // within 100 ms (as in Go's kvraft config), so clerks move on quickly.
   net_->Reliable(!unreliable);
 
-  // The time limit, enforced even on a test that hangs (see raft/config.cc).
-  tester_->Go("watchdog", [this] {
-    lab::SleepUntil(start_ + kTestTimeLimit);
-    RecordFailure(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
-                               " seconds"),
-                  /*always=*/true);
-    {
-      lab::MutexLock l(&mu_);
-      for (const std::shared_ptr<Server>& server : servers_) {
-        if (server != nullptr) server->group->Kill();
-      }
-    }
-    lab::SleepFor(kWatchdogGrace);
-    std::fprintf(stderr,
-                 "kvraft tester: the test is still running %s after its time limit; it hangs. "
-                 "Stopping the process.\nreplay: %s\n",
-                 absl::FormatDuration(kWatchdogGrace).c_str(),
-                 raft::CurrentReplayCommand().c_str());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(1);
-  });
+  StartWatchdog();
 
   for (int i = 0; i < n; ++i) StartServer(i);
   ConnectAll();
 }
 
 Config::~Config() {
-  tester_.reset();  // the tester's tasks first: they call into servers
+  StopTesterTasks();  // first: they call into servers
   std::vector<std::shared_ptr<Server>> servers;
-  std::vector<std::shared_ptr<Server>> zombies;
+  std::vector<std::shared_ptr<void>> zombies;
   std::vector<std::unique_ptr<Client>> clients;
   {
     lab::MutexLock l(&mu_);
@@ -104,18 +74,10 @@ Config::~Config() {
     clients = std::move(clients_);
   }
   clients.clear();
-  for (int i = 0; i < n_; ++i) {
-    net_->DeleteServer(ServerName(i));
-    if (servers[i] != nullptr && !StopServer(std::move(servers[i]))) {
-      ADD_FAILURE() << "server " << i << "'s tasks did not end within "
-                    << absl::FormatDuration(kStopTimeout) << " of being killed at teardown";
-    }
-  }
+  StopServers(std::move(servers));
   zombies.clear();
   net_.reset();
 }
-
-std::string Config::ServerName(int i) { return absl::StrCat("kv-", i); }
 
 std::vector<int> Config::All() const {
   std::vector<int> all(static_cast<size_t>(n_));
@@ -128,47 +90,13 @@ std::shared_ptr<Config::Server> Config::ServerOf(int i) const {
   return servers_[static_cast<size_t>(i)];
 }
 
-bool Config::StopServer(std::shared_ptr<Server> server) {
-  server->group->Kill();  // first: a task holding a lock unwinds and lets go
-  {
-    lab::TaskGroup::Scope scope(*server->group);
-    server->kv->Kill();
+void Config::KillServersLocked() {
+  for (const std::shared_ptr<Server>& server : servers_) {
+    if (server != nullptr) server->group->Kill();
   }
-  if (server->group->Join(kStopTimeout)) return true;
-  lab::MutexLock l(&mu_);
-  zombies_.push_back(std::move(server));
-  return false;
 }
 
-// --- Failures and tasks ---------------------------------------------------------
-
-void Config::RecordFailure(const std::string& message, bool always, const char* file,
-                           int line) {
-  {
-    lab::MutexLock l(&mu_);
-    if (failed_ && !always) return;  // the first failure is the one that matters
-    failed_ = true;
-  }
-  ADD_FAILURE_AT(file, line) << message;
-}
-
-void Config::Fail(const std::string& message, const char* file, int line) {
-  RecordFailure(message, /*always=*/false, file, line);
-  throw TestFailed{message};
-}
-
-bool Config::failed() const {
-  lab::MutexLock l(&mu_);
-  return failed_;
-}
-
-void Config::CheckFailed() const {
-  if (failed()) throw TestFailed{"an earlier check failed"};
-}
-
-void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
-  raft::GoTesterTask(*tester_, std::move(name), std::move(fn), wg);
-}
+int64_t Config::CostCountLocked() const { return ops_; }
 
 // --- Servers and the network -------------------------------------------------------
 
@@ -211,7 +139,7 @@ std::optional<int> Config::Leader() {
     std::shared_ptr<Server> server = ServerOf(i);
     if (server == nullptr) continue;
     lab::TaskGroup::Scope scope(*server->group);
-    if (server->kv->raft()->GetState().second) return i;
+    if (server->service->raft()->GetState().second) return i;
   }
   return std::nullopt;
 }
@@ -246,9 +174,7 @@ void Config::ShutdownServer(int i) {
     server = std::move(servers_[static_cast<size_t>(i)]);
   }
   if (server != nullptr && !StopServer(std::move(server))) {
-    Fail(absl::StrCat("server ", i, "'s tasks did not end within ",
-                      absl::FormatDuration(kStopTimeout),
-                      " of being killed (a task that never blocks?)"));
+    Fail(StopFailure(i, " (a task that never blocks?)"));
   }
   NoteEvent(absl::StrCat("server ", i, " shut down"));
 }
@@ -279,9 +205,9 @@ void Config::StartServer(int i) {
   server->group = std::make_unique<lab::TaskGroup>(ServerName(i));
   {
     lab::TaskGroup::Scope scope(*server->group);
-    server->kv = std::make_unique<KVServer>(ends, i, persister, maxraftstate_);
+    server->service = std::make_unique<KVServer>(ends, i, persister, maxraftstate_);
   }
-  KVServer* kv = server->kv.get();
+  KVServer* kv = server->service.get();
   raft::Raft* rf = kv->raft();
   auto kv_service = std::make_shared<labrpc::Service>("KVServer");
   kv_service->Register("Get", kv, &KVServer::Get);
@@ -445,32 +371,6 @@ void Config::CheckLinearizable() {
                             ? ""
                             : absl::StrCat("\nvisualization: ", result.visualization_path)));
   }
-}
-
-// --- Begin and End ------------------------------------------------------------------
-
-void Config::Begin(std::string_view description) {
-  std::printf("%.*s ...\n", static_cast<int>(description.size()), description.data());
-  std::fflush(stdout);
-  const int64_t rpcs = net_->GetTotalCount();
-  lab::MutexLock l(&mu_);
-  t0_ = lab::Now();
-  rpcs0_ = rpcs;
-  ops0_ = ops_;
-}
-
-void Config::End() {
-  CheckFailed();
-  if (lab::Now() - start_ > kTestTimeLimit) {
-    Fail(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
-                      " seconds"));
-  }
-  const int64_t rpcs = net_->GetTotalCount();
-  lab::MutexLock l(&mu_);
-  const double t = absl::ToDoubleSeconds(lab::Now() - t0_);  // runtime time
-  std::printf("  ... Passed --  %4.1f  %d %5lld %4lld\n", t, n_,
-              static_cast<long long>(rpcs - rpcs0_), static_cast<long long>(ops_ - ops0_));
-  std::fflush(stdout);
 }
 
 void RunKvTest(const std::function<void()>& body) {

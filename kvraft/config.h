@@ -19,9 +19,10 @@
 //
 // Server i lives in a lab::TaskGroup "kv-i" (its KVServer's and Raft's
 // tasks and its RPC handlers); ShutdownServer(i) kills the group, so a shut
-// down server runs no code at all. Failures work as in the Lab 2 tester
-// (raft/config.h): a failed check throws raft::TestFailed, which ends the
-// test body or the tester task (Config::Go) that made it.
+// down server runs no code at all. Failures, tester tasks (Config::Go), the
+// watchdog and Begin/End are raft::Tester's (raft/tester.h), as in the Lab 2
+// tester: a failed check throws raft::TestFailed, which ends the test body
+// or the tester task that made it.
 //
 // Thread safety: every method may be called from any tester task; a Client
 // is used by one task at a time.
@@ -34,7 +35,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,22 +46,23 @@
 #include "labrpc/persister.h"
 #include "labrpc/runtime/lab.h"
 #include "linearizability/kv.h"
-#include "raft/config.h"
+#include "raft/tester.h"
 
 namespace kvraft {
 
+using raft::kTestTimeLimit;
 using raft::TestFailed;
 using raft::WaitGroup;
 
 // The tester allows a new leader to take this long (as Lab 2's).
 inline constexpr absl::Duration kElectionTimeout = absl::Seconds(1);
-// Each test must end within this much runtime time (virtual in sim).
-inline constexpr absl::Duration kTestTimeLimit = absl::Seconds(120);
 // The linearizability checker's budget (wall clock): past it the history
 // counts as ok, with a note (Go's linearizabilityCheckTimeout).
 inline constexpr absl::Duration kLinearizabilityBudget = absl::Seconds(1);
 
-class Config {
+// n(), RpcTotal() and the failure, task and Begin/End methods come from
+// raft::Tester; the cost line is "  ... Passed --  time peers rpcs ops".
+class Config : public raft::Tester {
  public:
   // A clerk and its ends (one to every server, in a shuffled order, so the
   // Clerk cannot know which server is which).
@@ -75,18 +76,10 @@ class Config {
   // maxraftstate < 0: servers never snapshot. Make it in a world task.
   Config(int n, bool unreliable, int64_t maxraftstate);
   // Stops the tester's tasks, then every server, then the network.
-  ~Config();
-  Config(const Config&) = delete;
-  Config& operator=(const Config&) = delete;
+  ~Config() override;
 
-  int n() const { return n_; }
   // {0, 1, ..., n-1}
   std::vector<int> All() const;
-
-  // Prints "<description> ..." and starts counting RPCs and operations.
-  void Begin(std::string_view description);
-  // Checks the time limit; prints "  ... Passed --  time peers rpcs ops".
-  void End();
 
   // --- Clerks ---
   // A new clerk, connected to the servers in `to` (its ends to the others
@@ -123,9 +116,6 @@ class Config {
   // not connected until ConnectAll / Partition.
   void StartServer(int i);
 
-  // RPCs the network has carried so far (all servers, clerks included).
-  int64_t RpcTotal() const { return net_->GetTotalCount(); }
-
   // The largest persisted Raft state / snapshot among the servers.
   int64_t LogSize() const;
   int64_t SnapshotSize() const;
@@ -135,27 +125,14 @@ class Config {
   // checker's budget ran out): prints a note and passes, as Go's tester.
   void CheckLinearizable();
 
-  // --- Failures and tasks (as in raft::Config) ---
-  [[noreturn]] void Fail(const std::string& message, const char* file = __builtin_FILE(),
-                         int line = __builtin_LINE());
-  void CheckFailed() const;
-  bool failed() const;
-  // Starts a tester task; a TestFailed ends only the task. With `wg`,
-  // Add(1) now and Done() when the task ends (also after a failure).
-  void Go(std::string name, std::function<void()> fn, WaitGroup* wg = nullptr);
-
  private:
-  struct Server {
-    std::unique_ptr<KVServer> kv;
-    // Declared last, so destroyed first: its tasks end before the server.
-    std::unique_ptr<lab::TaskGroup> group;
-  };
+  // A running server: its KVServer (`service`) and its task group.
+  using Server = Instance<KVServer>;
 
-  static std::string ServerName(int i);
   std::shared_ptr<Server> ServerOf(int i) const;
-  void RecordFailure(const std::string& message, bool always = false,
-                     const char* file = __builtin_FILE(), int line = __builtin_LINE());
-  bool StopServer(std::shared_ptr<Server> server);
+  void KillServersLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The clerk operations so far.
+  int64_t CostCountLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Enables (disables) the ends between server i and the servers in `to`,
   // both directions.
   void ConnectLocked(int i, const std::vector<int>& to, bool enabled)
@@ -164,17 +141,10 @@ class Config {
   void Record(linearizability::KvOperation op);
   void CountOp();
 
-  const int n_;
   const int64_t maxraftstate_;
-  const absl::Time start_;
-  // Declared first: destroyed last, after every server is gone.
-  std::unique_ptr<labrpc::Network> net_;
-  std::unique_ptr<lab::TaskGroup> tester_;
 
-  mutable lab::Mutex mu_;
-  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  // State below is protected by mu_ (Tester's).
   std::vector<std::shared_ptr<Server>> servers_ ABSL_GUARDED_BY(mu_);  // null: shut down
-  std::vector<std::shared_ptr<Server>> zombies_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<labrpc::Persister>> saved_ ABSL_GUARDED_BY(mu_);
   // end_names_[i][j]: server i's end to server j.
   std::vector<std::vector<std::string>> end_names_ ABSL_GUARDED_BY(mu_);
@@ -185,11 +155,8 @@ class Config {
   std::vector<linearizability::KvOperation> history_ ABSL_GUARDED_BY(mu_);
   std::vector<linearizability::FaultEvent> events_ ABSL_GUARDED_BY(mu_);
 
-  // Begin()/End() statistics.
+  // Clerk calls made, for the cost line.
   int64_t ops_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time t0_ ABSL_GUARDED_BY(mu_);
-  int64_t rpcs0_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t ops0_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Runs a Lab 3 test body in a world made from the environment, like

@@ -5,8 +5,6 @@
 #include "raft/config.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
@@ -16,17 +14,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "gtest/gtest.h"
 #include "labrpc/codec.h"
 
 namespace raft {
 namespace {
-
-// How long a crashed peer's tasks get to end after their group is killed.
-constexpr absl::Duration kStopTimeout = absl::Seconds(10);
-// After the watchdog fails a test, how long the test body gets to notice
-// (at its next tester call) before the process gives up on it.
-constexpr absl::Duration kWatchdogGrace = absl::Seconds(10);
 
 // What the snapshot applier snapshots: every command up to an index
 // (Go's lastIncludedIndex and xlog; log[0] is unused).
@@ -38,12 +29,6 @@ struct SnapshotState {
     a(last_included_index, log);
   }
 };
-
-// How to replay the current test; set by RunRaftTest before the world runs.
-std::string& ReplayHint() {
-  static std::string* hint = new std::string;
-  return *hint;
-}
 
 // A command for a message: long ones (RPCBytes's) are cut short.
 std::string Show(const std::string& command) {
@@ -66,31 +51,11 @@ std::string RandomString(int n) {
   return s;
 }
 
-// --- WaitGroup ----------------------------------------------------------------
-
-void WaitGroup::Add(int n) {
-  lab::MutexLock l(&mu_);
-  count_ += n;
-}
-
-void WaitGroup::Done() {
-  lab::MutexLock l(&mu_);
-  if (--count_ <= 0) cv_.NotifyAll();
-}
-
-void WaitGroup::Wait() {
-  lab::MutexLock l(&mu_);
-  while (count_ > 0) cv_.Wait(&mu_);
-}
-
 // --- Set-up and teardown -------------------------------------------------------
 
 Config::Config(int n, bool unreliable, bool snapshot)
-    : n_(n),
+    : Tester(n, {.name = "raft tester", .server = "peer", .prefix = "raft-", .count_bytes = true}),
       snapshot_(snapshot),
-      start_(lab::Now()),
-      net_(std::make_unique<labrpc::Network>()),
-      tester_(std::make_unique<lab::TaskGroup>("tester")),
       cut_(new std::atomic<bool>[static_cast<size_t>(n) * n]()),
       append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()) {
   {
@@ -102,38 +67,10 @@ Config::Config(int n, bool unreliable, bool snapshot)
     logs_.resize(n);
     last_applied_.assign(n, 0);
     apply_delay_.assign(n, absl::ZeroDuration());
-    t0_ = start_;
   }
   SetUnreliable(unreliable);
   net_->LongDelays(true);
-
-  // Enforce the time limit even on a test that hangs: fail it, and if it
-  // still has not ended a little later, stop the process, as Go's test
-  // timeout panics.
-  tester_->Go("watchdog", [this] {
-    lab::SleepUntil(start_ + kTestTimeLimit);
-    RecordFailure(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
-                               " seconds"),
-                  /*always=*/true);
-    // The test body may be blocked in a call into a peer whose lock one of
-    // its tasks holds forever (say, while it sends on the apply channel):
-    // kill every peer's tasks, so that they unwind and let go, and the body
-    // gets to its next tester call and stops.
-    {
-      lab::MutexLock l(&mu_);
-      for (const std::shared_ptr<Peer>& peer : peers_) {
-        if (peer != nullptr) peer->group->Kill();
-      }
-    }
-    lab::SleepFor(kWatchdogGrace);
-    std::fprintf(stderr,
-                 "raft tester: the test is still running %s after its time limit; it hangs. "
-                 "Stopping the process.\nreplay: %s\n",
-                 absl::FormatDuration(kWatchdogGrace).c_str(), ReplayHint().c_str());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(1);
-  });
+  StartWatchdog();
 
   const ApplierKind applier = snapshot ? ApplierKind::kSnapshot : ApplierKind::kPlain;
   for (int i = 0; i < n; ++i) Start1(i, applier);
@@ -142,22 +79,16 @@ Config::Config(int n, bool unreliable, bool snapshot)
 
 Config::~Config() {
   // The tester's tasks first (they call into peers), then the peers, then
-  // (as the last member) the network. Nothing here throws.
-  tester_.reset();  // kills and waits (or reports the stuck tasks and exits)
+  // the network. Nothing here throws.
+  StopTesterTasks();
   std::vector<std::shared_ptr<Peer>> peers;
-  std::vector<std::shared_ptr<Peer>> zombies;
+  std::vector<std::shared_ptr<void>> zombies;
   {
     lab::MutexLock l(&mu_);
     peers = std::move(peers_);
     zombies = std::move(zombies_);
   }
-  for (int i = 0; i < n_; ++i) {
-    net_->DeleteServer(ServerName(i));
-    if (peers[i] != nullptr && !StopPeer(std::move(peers[i]))) {
-      ADD_FAILURE() << "peer " << i << "'s tasks did not end within "
-                    << absl::FormatDuration(kStopTimeout) << " of being killed at teardown";
-    }
-  }
+  StopServers(std::move(peers));
   {
     lab::MutexLock l(&mu_);
     for (auto& z : zombies_) zombies.push_back(std::move(z));
@@ -166,73 +97,18 @@ Config::~Config() {
   net_.reset();
 }
 
-std::string Config::ServerName(int i) { return absl::StrCat("raft-", i); }
-
 std::shared_ptr<Config::Peer> Config::PeerOf(int i) const {
   lab::MutexLock l(&mu_);
   return peers_[i];
 }
 
-bool Config::StopPeer(std::shared_ptr<Peer> peer) {
-  // Kill the group first: a task blocked while holding the Raft's lock (on
-  // the apply channel, say) unwinds and releases it, so Kill() can take it.
-  peer->group->Kill();
-  {
-    lab::TaskGroup::Scope scope(*peer->group);
-    peer->raft->Kill();
+void Config::KillServersLocked() {
+  for (const std::shared_ptr<Peer>& peer : peers_) {
+    if (peer != nullptr) peer->group->Kill();
   }
-  if (peer->group->Join(kStopTimeout)) return true;  // destroyed with the last reference
-  lab::MutexLock l(&mu_);
-  zombies_.push_back(std::move(peer));
-  return false;
 }
 
-// --- Failures -------------------------------------------------------------------
-
-void Config::RecordFailure(const std::string& message, bool always, const char* file,
-                           int line) {
-  {
-    lab::MutexLock l(&mu_);
-    // Report only the first failure (Go's tester stops at it): later ones
-    // are most often its consequences.
-    if (failed_ && !always) return;
-    failed_ = true;
-  }
-  ADD_FAILURE_AT(file, line) << message;
-}
-
-void Config::Fail(const std::string& message, const char* file, int line) {
-  RecordFailure(message, /*always=*/false, file, line);
-  throw TestFailed{message};
-}
-
-bool Config::failed() const {
-  lab::MutexLock l(&mu_);
-  return failed_;
-}
-
-void Config::CheckFailed() const {
-  if (failed()) throw TestFailed{"an earlier check failed"};
-}
-
-void GoTesterTask(lab::TaskGroup& group, std::string name, std::function<void()> fn,
-                  WaitGroup* wg) {
-  if (wg != nullptr) wg->Add(1);
-  group.Go(std::move(name), [fn = std::move(fn), wg] {
-    try {
-      fn();
-    } catch (const TestFailed&) {
-      // Recorded already; the test body throws at its next tester call.
-    }
-    // Not reached if the task is killed (lab::TaskKilled passes through):
-    // that happens only when the Config goes, and nobody waits then.
-    if (wg != nullptr) wg->Done();
-  });
-}
-
-void Config::Go(std::string name, std::function<void()> fn, WaitGroup* wg) {
-  GoTesterTask(*tester_, std::move(name), std::move(fn), wg);
-}
+int64_t Config::CostCountLocked() const { return max_index_; }
 
 // --- Peers ----------------------------------------------------------------------
 
@@ -247,10 +123,8 @@ void Config::Crash1(int i) {
     if (saved_[i] != nullptr) saved_[i] = saved_[i]->Copy();
     peer = std::move(peers_[i]);
   }
-  if (peer != nullptr && !StopPeer(std::move(peer))) {
-    Fail(absl::StrCat("peer ", i, "'s tasks did not end within ",
-                      absl::FormatDuration(kStopTimeout),
-                      " of being killed (a task that never blocks?)"));
+  if (peer != nullptr && !StopServer(std::move(peer))) {
+    Fail(StopFailure(i, " (a task that never blocks?)"));
   }
 }
 
@@ -304,9 +178,9 @@ void Config::Start1(int i, ApplierKind applier) {
   {
     // Raft's own tasks (lab::Go in its constructor) join the peer's group.
     lab::TaskGroup::Scope scope(*peer->group);
-    peer->raft = std::make_unique<Raft>(ends, i, persister, apply_ch);
+    peer->service = std::make_unique<Raft>(ends, i, persister, apply_ch);
   }
-  Raft* rf = peer->raft.get();
+  Raft* rf = peer->service.get();
   if (applier == ApplierKind::kSnapshot) {
     peer->group->Go("tester applier", [this, i, rf, apply_ch] { SnapshotApplier(i, rf, *apply_ch); });
   } else {
@@ -423,14 +297,14 @@ StartResult Config::Start(int i, const std::string& command) {
   if (peer == nullptr) return StartResult{-1, -1, false};
   // Tasks Start spawns (to send AppendEntries at once) belong to the peer.
   lab::TaskGroup::Scope scope(*peer->group);
-  return peer->raft->Start(command);
+  return peer->service->Start(command);
 }
 
 std::pair<int64_t, bool> Config::GetState(int i) {
   std::shared_ptr<Peer> peer = PeerOf(i);
   if (peer == nullptr) return {-1, false};
   lab::TaskGroup::Scope scope(*peer->group);
-  return peer->raft->GetState();
+  return peer->service->GetState();
 }
 
 // --- Appliers -------------------------------------------------------------------
@@ -709,10 +583,6 @@ int64_t Config::RpcCount(int i) const { return net_->GetCount(ServerName(i)); }
 
 int64_t Config::AppendEntriesCount(int i) const { return append_entries_count_[i].load(); }
 
-int64_t Config::RpcTotal() const { return net_->GetTotalCount(); }
-
-int64_t Config::BytesTotal() const { return net_->GetTotalBytes(); }
-
 int64_t Config::LogSize() const {
   lab::MutexLock l(&mu_);
   int64_t size = 0;
@@ -722,68 +592,8 @@ int64_t Config::LogSize() const {
   return size;
 }
 
-// --- Begin / End ----------------------------------------------------------------
-
-void Config::Begin(std::string_view description) {
-  std::printf("%.*s ...\n", static_cast<int>(description.size()), description.data());
-  std::fflush(stdout);
-  const int64_t rpcs = RpcTotal();
-  const int64_t bytes = BytesTotal();
-  lab::MutexLock l(&mu_);
-  t0_ = lab::Now();
-  rpcs0_ = rpcs;
-  bytes0_ = bytes;
-  max_index0_ = max_index_;
-}
-
-void Config::End() {
-  CheckFailed();
-  if (lab::Now() - start_ > kTestTimeLimit) {
-    Fail(absl::StrCat("test took longer than ", absl::ToInt64Seconds(kTestTimeLimit),
-                      " seconds"));
-  }
-  const int64_t rpcs = RpcTotal();
-  const int64_t bytes = BytesTotal();
-  lab::MutexLock l(&mu_);
-  const double t = absl::ToDoubleSeconds(lab::Now() - t0_);  // runtime time
-  std::printf("  ... Passed --  %4.1f  %d %4lld %7lld %4lld\n", t, n_,
-              static_cast<long long>(rpcs - rpcs0_), static_cast<long long>(bytes - bytes0_),
-              static_cast<long long>(max_index_ - max_index0_));
-  std::fflush(stdout);
-}
-
 // --- The test wrapper -----------------------------------------------------------
 
-std::string CurrentReplayCommand() { return ReplayHint(); }
-
 void RunRaftTest(const std::function<void()>& body) { RunLabTest("bazel-bin/raft/raft_test", body); }
-
-void RunLabTest(std::string_view binary, const std::function<void()>& body) {
-  const lab::WorldOptions options = lab::WorldOptions::FromEnvOrDie();
-  const bool sim = options.runtime == lab::RuntimeKind::kSim;
-  std::string filter = "*";
-  if (const ::testing::TestInfo* info =
-          ::testing::UnitTest::GetInstance()->current_test_info()) {
-    filter = absl::StrCat(info->test_suite_name(), ".", info->name());
-  }
-  ReplayHint() = absl::StrCat("LAB_RUNTIME=", std::string(lab::RuntimeName(options.runtime)),
-                              " LAB_SEED=", options.seed,
-                              " ", std::string(binary), " --gtest_filter=", filter,
-                              sim ? "" : "  (threads runs do not replay exactly)");
-  lab::World world(options);
-  absl::Status status = world.Run([&body] {
-    try {
-      body();
-    } catch (const TestFailed&) {
-      // Recorded with ADD_FAILURE already.
-    }
-  });
-  EXPECT_TRUE(status.ok()) << status;
-  if (sim) {
-    std::printf("fingerprint: %016llx\n", static_cast<unsigned long long>(world.fingerprint()));
-  }
-  if (::testing::Test::HasFailure()) std::printf("replay: %s\n", ReplayHint().c_str());
-  std::fflush(stdout);
-}
 
 }  // namespace raft

@@ -24,12 +24,11 @@
 // any string. Appliers record every applied command per peer, and compare
 // it with every other peer's at that index as it arrives.
 //
-// Failures: a failed check calls ADD_FAILURE() with its message and throws
-// raft::TestFailed, which ends the test body (RunRaftTest catches it) or a
-// task started with Config::Go. A check that fails in an applier (or the
-// 120-second watchdog) cannot throw into the test: it records the failure,
-// and the next tester call in any task throws. So a test body needs no
-// checks of its own beyond calling the tester.
+// Failures, tester tasks (Config::Go), the 120-second watchdog and the
+// header and cost lines (Begin, End) are raft::Tester's (raft/tester.h),
+// which the Lab 3 tester shares: a failed check throws raft::TestFailed,
+// which ends the test body (RunRaftTest catches it) or the tester task that
+// made it; one in an applier is recorded, and the next tester call throws.
 //
 // Thread safety: every method may be called from any tester task (the test
 // body and tasks from Config::Go), not from a peer's tasks.
@@ -44,7 +43,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,24 +52,17 @@
 #include "labrpc/persister.h"
 #include "labrpc/runtime/lab.h"
 #include "raft/raft.h"
+#include "raft/tester.h"
 
 namespace raft {
 
 // The tester generously allows solutions to complete elections in one second
 // (much more than the paper's range of timeouts).
 inline constexpr absl::Duration kElectionTimeout = absl::Seconds(1);
-// Each test must end within this much runtime time (virtual in sim).
-inline constexpr absl::Duration kTestTimeLimit = absl::Seconds(120);
 // The snapshot applier snapshots after every kSnapshotInterval commands.
 inline constexpr int kSnapshotInterval = 10;
 // 2D: the persisted Raft state must stay below this many bytes.
 inline constexpr int64_t kMaxLogSize = 2000;
-
-// Thrown by a failed check (after ADD_FAILURE). Deliberately not a
-// std::exception, so `catch (const std::exception&)` does not swallow it.
-struct TestFailed {
-  std::string message;
-};
 
 // The command bytes for the int `x`.
 std::string Cmd(int64_t x);
@@ -86,27 +77,8 @@ enum class ApplierKind {
   kSnapshot,  // 2D: also snapshots every kSnapshotInterval commands
 };
 
-// Go's sync.WaitGroup, for tasks started with Config::Go.
-class WaitGroup {
- public:
-  void Add(int n);
-  void Done();
-  void Wait();
-
- private:
-  lab::Mutex mu_;
-  lab::CondVar cv_;  // notified by Done when the count reaches 0
-  int count_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// Starts a tester task (a goroutine of the Go tests) in `group`: a
-// TestFailed ends only the task (the failure is recorded already). With
-// `wg`, Add(1) now and Done() when the task ends. Config::Go of the Lab 2
-// and Lab 3 testers.
-void GoTesterTask(lab::TaskGroup& group, std::string name, std::function<void()> fn,
-                  WaitGroup* wg);
-
-class Config {
+// n() and the failure, task and Begin/End methods come from Tester.
+class Config : public Tester {
  public:
   // n peers, each started and connected; long delays on; unreliable if
   // asked; snapshot selects the 2D applier. Must be made in a world task
@@ -114,17 +86,7 @@ class Config {
   Config(int n, bool unreliable, bool snapshot);
   // Stops the tester's tasks, then every peer (Kill, kill its group, wait),
   // then the network.
-  ~Config();
-  Config(const Config&) = delete;
-  Config& operator=(const Config&) = delete;
-
-  int n() const { return n_; }
-
-  // Prints "<description> ..." and starts counting RPCs, bytes, commands.
-  void Begin(std::string_view description);
-  // Checks the time limit; prints "  ... Passed --  time peers rpcs bytes
-  // commands" (time in runtime seconds).
-  void End();
+  ~Config() override;
 
   // Crashes peer i: disconnect, delete its server, keep a copy of what it
   // persisted, Kill it, kill its task group and wait for it. No-op for its
@@ -205,44 +167,17 @@ class Config {
   int64_t RpcCount(int i) const;
   // AppendEntries RPCs dispatched to peer i (any of its instances) so far.
   int64_t AppendEntriesCount(int i) const;
-  int64_t RpcTotal() const;
-  int64_t BytesTotal() const;
   // The largest persisted Raft state among the peers.
   int64_t LogSize() const;
 
-  // Fails the test: ADD_FAILURE() with `message` (at the caller's line),
-  // then throws TestFailed. After an earlier failure, only throws.
-  [[noreturn]] void Fail(const std::string& message, const char* file = __builtin_FILE(),
-                         int line = __builtin_LINE());
-  // Throws TestFailed if any check has failed (in any task).
-  void CheckFailed() const;
-  bool failed() const;
-
-  // Starts a tester task (a goroutine of the Go tests). A TestFailed ends
-  // only the task (the failure is recorded). With `wg`, Add(1) now and
-  // Done() when the task ends. The task is killed when the Config goes.
-  void Go(std::string name, std::function<void()> fn, WaitGroup* wg = nullptr);
-
  private:
-  // A running peer. Shared, so a tester task that is calling into it keeps
-  // it alive while the peer is crashed; it is destroyed only after its
-  // group's tasks have ended.
-  struct Peer {
-    std::unique_ptr<Raft> raft;
-    // Declared last, so destroyed first: its tasks (killed, waited for) are
-    // gone before the Raft they use.
-    std::unique_ptr<lab::TaskGroup> group;
-  };
+  // A running peer: its Raft (`service`) and its task group.
+  using Peer = Instance<Raft>;
 
-  static std::string ServerName(int i);
   std::shared_ptr<Peer> PeerOf(int i) const;
-  // Records a failure without throwing (appliers, watchdog): reported only
-  // if it is the test's first, unless `always`.
-  void RecordFailure(const std::string& message, bool always = false,
-                     const char* file = __builtin_FILE(), int line = __builtin_LINE());
-  // Stops a peer; false if its tasks did not end in time (it is then kept
-  // in zombies_ and never destroyed while the tester runs).
-  bool StopPeer(std::shared_ptr<Peer> peer);
+  void KillServersLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The highest index applied.
+  int64_t CostCountLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The service peer i's server offers: Raft's handlers, wrapped to count
   // AppendEntries, watch leaders and drop replies on cut links.
@@ -264,18 +199,10 @@ class Config {
   std::string IngestSnapshotLocked(int i, const std::string& snapshot, int64_t index)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const int n_;
   const bool snapshot_;
-  const absl::Time start_;
-  // Declared first: destroyed last, after every peer's server is gone.
-  std::unique_ptr<labrpc::Network> net_;
-  // The tester's own tasks: the watchdog and tasks from Go().
-  std::unique_ptr<lab::TaskGroup> tester_;
 
-  mutable lab::Mutex mu_;
-  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  // State below is protected by mu_ (Tester's).
   std::vector<std::shared_ptr<Peer>> peers_ ABSL_GUARDED_BY(mu_);  // null: crashed
-  std::vector<std::shared_ptr<Peer>> zombies_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> connected_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<labrpc::Persister>> saved_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<std::string>> end_names_ ABSL_GUARDED_BY(mu_);
@@ -294,24 +221,11 @@ class Config {
   std::atomic<bool> watch_leaders_{false};
   // The leader seen in each term's AppendEntries, once watched.
   std::map<int64_t, int> leader_of_term_ ABSL_GUARDED_BY(mu_);
-
-  // Begin()/End() statistics.
-  absl::Time t0_ ABSL_GUARDED_BY(mu_);
-  int64_t rpcs0_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t bytes0_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t max_index0_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Runs `body` as the main task of a lab::World made from the environment
-// (LAB_RUNTIME, LAB_SEED: see world.h); a TestFailed ends it. Expects the
-// world to end cleanly; in sim prints "fingerprint: <hex>"; after a failure
-// prints the command that replays the run.
+// Runs a Lab 2 test body in a world made from the environment: RunLabTest
+// (raft/tester.h) for bazel-bin/raft/raft_test.
 void RunRaftTest(const std::function<void()>& body);
-// The same for any lab's test binary: `binary` is its path in the replay
-// line (e.g. "bazel-bin/kvraft/kvraft_test").
-void RunLabTest(std::string_view binary, const std::function<void()>& body);
-// The command that replays the running test (set by RunLabTest).
-std::string CurrentReplayCommand();
 
 }  // namespace raft
 
