@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader import disk_cache
 from grader import grade
 from grader import report
 from grader import rubric
@@ -74,6 +75,12 @@ Limits (each run is also limited in CPU time and processes):
   --no-bwrap            do not use bubblewrap even where it works
   --cache-dir DIR       where the pristine tree and Bazel's disk cache live
                         (default: $XDG_CACHE_HOME/raftlabs or ~/.cache/raftlabs)
+  --cache-limit SIZE    Bazel's disk cache's limit: after the builds, if it
+                        holds more than SIZE, its least recently used files
+                        (and the action results naming them) are deleted
+                        until it holds at most 3/4 of SIZE; not while another
+                        build is using it. E.g. 500M, 1.5G (K, M, G = KiB,
+                        MiB, GiB) or bytes; 0 for no limit (default 2G)
   --list                print the parts, tests, points and limits, and exit
 
 Examples:
@@ -147,6 +154,7 @@ def parse_args(argv):
     p.add_argument("--output-limit", default="32")
     p.add_argument("--no-bwrap", action="store_true")
     p.add_argument("--cache-dir")
+    p.add_argument("--cache-limit", default="2G")
     p.add_argument("--list", action="store_true")
 
     def error(message):
@@ -164,6 +172,10 @@ def parse_args(argv):
         raise UsageError(f"--jobs {args.jobs}: at most 256 runs at once")
     args.memory_limit = _positive_int("--memory-limit", args.memory_limit)
     args.output_limit = _positive_int("--output-limit", args.output_limit)
+    try:
+        args.cache_limit = disk_cache.parse_size(args.cache_limit)
+    except ValueError as e:
+        raise UsageError(f"--cache-limit {e}") from None
     try:
         args.timeout_scale = float(args.timeout_scale)
         if not 0 < args.timeout_scale <= 100:

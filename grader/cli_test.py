@@ -1,4 +1,4 @@
-# grader/cli_test.py: ./grade's options: seeds, parts, and clear errors.
+# grader/cli_test.py: ./grade's options: seeds, parts, sizes, and clear errors.
 
 import io
 import unittest
@@ -39,6 +39,15 @@ class ArgsTest(unittest.TestCase):
             with self.assertRaises(cli.UsageError, msg=argv):
                 cli.parse_args(argv)
 
+    def test_cache_limit(self):
+        self.assertEqual(cli.parse_args([]).cache_limit, 2 << 30)
+        self.assertEqual(cli.parse_args(["--cache-limit", "1.5G"]).cache_limit, 3 << 29)
+        self.assertEqual(cli.parse_args(["--cache-limit", "500M"]).cache_limit, 500 << 20)
+        self.assertEqual(cli.parse_args(["--cache-limit", "0"]).cache_limit, 0)
+        for bad in ("12X", "-1G", "1.5", ""):
+            with self.assertRaisesRegex(cli.UsageError, "--cache-limit .*write e.g. 500M", msg=bad):
+                cli.parse_args([f"--cache-limit={bad}"])
+
     def test_parts(self):
         catalogue = rubric.load_catalogue(tree_root() / "labs")
         self.assertEqual(cli.resolve_parts(catalogue, ["2b", "2A", "2B"], False), ["2A", "2B"])
@@ -51,6 +60,10 @@ class ArgsTest(unittest.TestCase):
         with redirect_stderr(err):
             self.assertEqual(cli.main(["9Z"]), 2)
         self.assertIn("unknown part '9Z'", err.getvalue())
+        err = io.StringIO()
+        with redirect_stderr(err):
+            self.assertEqual(cli.main(["--cache-limit", "12X", "2A"]), 2)
+        self.assertIn("--cache-limit '12X' is not a size", err.getvalue())
 
     def test_help_and_list(self):
         out = io.StringIO()
@@ -58,7 +71,7 @@ class ArgsTest(unittest.TestCase):
             self.assertEqual(cli.main(["--help"]), 0)
             self.assertEqual(cli.main(["--list"]), 0)
         for option in ("--runtime", "--runs", "--seed", "--seeds", "--jobs", "--submission",
-                       "--json", "--junit", "--gradescope", "--replay"):
+                       "--json", "--junit", "--gradescope", "--replay", "--cache-limit"):
             self.assertIn(option, out.getvalue())
         self.assertIn("Raft2A.InitialElection", out.getvalue())
 

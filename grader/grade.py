@@ -2,7 +2,8 @@
 #
 # One grade, once the command line is understood (grader/cli.py): builds the
 # test binaries (in this tree, or for --submission in a pristine copy of it
-# with the student's files), plans one job per test, seed and runtime, runs
+# with the student's files), prunes Bazel's disk cache to --cache-limit
+# (grader/disk_cache.py), plans one job per test, seed and runtime, runs
 # them in the sandbox (grader/runner.py) with live progress, rewrites the
 # result files after every run, and prints the final report.
 #
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 from grader import build as build_lib
+from grader import disk_cache as disk_cache_lib
 from grader import outputs
 from grader import report
 from grader import rubric
@@ -114,6 +116,8 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
     except (markers.MarkerError, OSError) as e:
         print(f"./grade: cannot prepare the tree to build: {e}", file=sys.stderr)
         return 2
+    # Once per grade, after its builds: Bazel never shrinks its disk cache.
+    g.say(f"  {disk_cache_lib.prune(cache / 'disk-cache', args.cache_limit).describe()}")
 
     runner = runner_lib.Runner(box, work, args.jobs, runner_lib.RunSettings(
         memory_mib=args.memory_limit, output_mib=args.output_limit))
@@ -224,14 +228,16 @@ def _intake(g, submission, student_files, parts):
 
 def _build_all(g, targets, submission, student_paths, known_parts, cache, work) -> dict:
     """Builds each target, in this tree or (for a submission) in the
-    pristine tree; returns {target: BuildResult} with staged binaries."""
+    pristine tree; returns {target: BuildResult} with staged binaries.
+    Holds the disk cache's build lock meanwhile, so it is not pruned."""
     built = {}
     stage = work / "bin"
     disk_cache = str(cache / "disk-cache")
     if submission is None:
         builder = build_lib.Builder(ROOT, disk_cache=disk_cache, log_dir=work / "build")
-        for target in targets:
-            built[target] = _build_one(g, builder, target, stage)
+        with disk_cache_lib.build_lock(cache / "disk-cache"):
+            for target in targets:
+                built[target] = _build_one(g, builder, target, stage)
         return built
     with tree_lib.locked_tree(cache, ROOT, on_wait=lambda d: g.say(
             f"  waiting for another ./grade that is using {d}")) as dest:
@@ -240,8 +246,9 @@ def _build_all(g, targets, submission, student_paths, known_parts, cache, work) 
         # Its Bazel server stops by itself after 10 idle minutes.
         builder = build_lib.Builder(dest, startup=["--max_idle_secs=600"],
                                     disk_cache=disk_cache, log_dir=work / "build")
-        for target in targets:
-            built[target] = _build_one(g, builder, target, stage)
+        with disk_cache_lib.build_lock(cache / "disk-cache"):
+            for target in targets:
+                built[target] = _build_one(g, builder, target, stage)
     return built
 
 

@@ -6,6 +6,8 @@
 # cleanly and quickly: a failed assertion with a message, within the test's
 # time limit, no crash, no hang, and the grader itself finishing normally.
 # A test that passes on the skeleton is reported too (free points).
+# Bazel's disk cache is pruned to its default limit after the build, as
+# ./grade does (grader/disk_cache.py).
 # Afterwards the Bazel server started in the handout tree is shut down.
 #
 #   problems, summary = check_handout(out_dir, catalogue, log=print)
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 from grader import build as build_lib
+from grader import disk_cache as disk_cache_lib
 from grader import tree as tree_lib
 
 
@@ -33,15 +36,17 @@ def check_handout(out: Path, catalogue, log=print, runtime="sim", seed=1):
     out = Path(out).resolve()
     problems = []
     summary = []
-    disk_cache = str(tree_lib.cache_root() / "disk-cache")
+    disk_cache = tree_lib.cache_root() / "disk-cache"
     t0 = time.monotonic()
     log(f"handout: building the handout tree (bazel build //... in {out}) ...")
-    r = subprocess.run(["bazel", "build", *build_lib.bazel_build_args(disk_cache), "--", "//...",
-                        *sorted({p.target for p in catalogue.values()
-                                 if (out / build_lib.split_label(p.target)[0] / "BUILD").exists()})],
-                       cwd=out, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, errors="replace")
+    targets = sorted({p.target for p in catalogue.values()
+                      if (out / build_lib.split_label(p.target)[0] / "BUILD").exists()})
+    with disk_cache_lib.build_lock(disk_cache):
+        r = subprocess.run(["bazel", "build", *build_lib.bazel_build_args(str(disk_cache)), "--",
+                            "//...", *targets], cwd=out, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, errors="replace")
     summary.append(f"build: {time.monotonic() - t0:.0f} s")
+    log("handout: " + disk_cache_lib.prune(disk_cache, disk_cache_lib.DEFAULT_LIMIT).describe())
     try:
         if r.returncode != 0:
             problems.append(build_lib._build_errors("the handout tree", r.stdout))
