@@ -228,28 +228,26 @@ def _intake(g, submission, student_files, parts):
 
 def _build_all(g, targets, submission, student_paths, known_parts, cache, work) -> dict:
     """Builds each target, in this tree or (for a submission) in the
-    pristine tree; returns {target: BuildResult} with staged binaries.
-    Holds the disk cache's build lock meanwhile, so it is not pruned."""
-    built = {}
-    stage = work / "bin"
-    disk_cache = str(cache / "disk-cache")
+    pristine tree; returns {target: BuildResult} with staged binaries."""
+    disk_cache = cache / "disk-cache"
     if submission is None:
-        builder = build_lib.Builder(ROOT, disk_cache=disk_cache, log_dir=work / "build")
-        with disk_cache_lib.build_lock(cache / "disk-cache"):
-            for target in targets:
-                built[target] = _build_one(g, builder, target, stage)
-        return built
+        builder = build_lib.Builder(ROOT, disk_cache=str(disk_cache), log_dir=work / "build")
+        return _build_targets(g, builder, targets, work / "bin", disk_cache)
     with tree_lib.locked_tree(cache, ROOT, on_wait=lambda d: g.say(
             f"  waiting for another ./grade that is using {d}")) as dest:
         g.say(f"  pristine tree: {dest}")
         tree_lib.sync_tree(ROOT, dest, student_paths, submission, known_parts)
         # Its Bazel server stops by itself after 10 idle minutes.
         builder = build_lib.Builder(dest, startup=["--max_idle_secs=600"],
-                                    disk_cache=disk_cache, log_dir=work / "build")
-        with disk_cache_lib.build_lock(cache / "disk-cache"):
-            for target in targets:
-                built[target] = _build_one(g, builder, target, stage)
-    return built
+                                    disk_cache=str(disk_cache), log_dir=work / "build")
+        return _build_targets(g, builder, targets, work / "bin", disk_cache)
+
+
+def _build_targets(g, builder, targets, stage, disk_cache) -> dict:
+    """Builds and stages each target, holding the disk cache's build lock
+    meanwhile so that it is not pruned under the builds."""
+    with disk_cache_lib.build_lock(disk_cache):
+        return {target: _build_one(g, builder, target, stage) for target in targets}
 
 
 def _plan(g, args, catalogue, parts, explicit, built, in_binary):
