@@ -21,6 +21,7 @@ from grader import disk_cache
 from grader import grade
 from grader import report
 from grader import rubric
+from grader import uids
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,9 +71,16 @@ valid files):
 
 Limits (each run is also limited in CPU time and processes):
   --timeout-scale F     multiply every time limit in the rubrics by F
-  --memory-limit MIB    address space per run (default 4096)
+  --memory-limit MIB    memory of a run, all its processes together where
+                        cgroups work, else each process's (default 4096)
   --output-limit MIB    output per run (default 32)
+  --disk-limit MIB      what a run may write in its own folder (default 256)
   --no-bwrap            do not use bubblewrap even where it works
+  --no-cgroups          do not use cgroups even where they work (memory and
+                        processes are then limited per process and per uid)
+  --allow-root-runs     as root, grade even when the per-slot uids cannot be
+                        claimed, so runs execute as root; refused otherwise.
+                        The header and the result files then say so
   --cache-dir DIR       where the pristine tree and Bazel's disk cache live
                         (default: $XDG_CACHE_HOME/raftlabs or ~/.cache/raftlabs)
   --cache-limit SIZE    Bazel's disk cache's limit: after the builds, if it
@@ -152,7 +160,10 @@ def parse_args(argv):
     p.add_argument("--timeout-scale", default="1")
     p.add_argument("--memory-limit", default="4096")
     p.add_argument("--output-limit", default="32")
+    p.add_argument("--disk-limit", default="256")
     p.add_argument("--no-bwrap", action="store_true")
+    p.add_argument("--no-cgroups", action="store_true")
+    p.add_argument("--allow-root-runs", action="store_true")
     p.add_argument("--cache-dir")
     p.add_argument("--cache-limit", default="2G")
     p.add_argument("--list", action="store_true")
@@ -172,6 +183,7 @@ def parse_args(argv):
         raise UsageError(f"--jobs {args.jobs}: at most 256 runs at once")
     args.memory_limit = _positive_int("--memory-limit", args.memory_limit)
     args.output_limit = _positive_int("--output-limit", args.output_limit)
+    args.disk_limit = _positive_int("--disk-limit", args.disk_limit)
     try:
         args.cache_limit = disk_cache.parse_size(args.cache_limit)
     except ValueError as e:
@@ -277,7 +289,11 @@ def main(argv=None) -> int:
     # background, where SIGINT starts out ignored).
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    work = Path(tempfile.mkdtemp(prefix="raftlabs-grade-"))
+    try:
+        work = Path(tempfile.mkdtemp(prefix="raftlabs-grade-", dir=work_base()))
+    except OSError as e:
+        print(f"./grade: cannot make a work folder: {e}", file=sys.stderr)
+        return 2
     try:
         return grade.run_grade(args, catalogue, student_files, parts, explicit, work)
     except KeyboardInterrupt:
@@ -285,6 +301,21 @@ def main(argv=None) -> int:
         return 130
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def work_base() -> str | None:
+    """Where the grade's work folder goes: the temporary folder, unless (as
+    root, whose runs use other uids) some folder on the way to it is closed
+    to other users, e.g. TMPDIR inside a `mktemp -d` folder (mode 0700);
+    then the first of /tmp and /var/tmp that every uid can reach. If none
+    can, the temporary folder still, and the grade's preflight says what to
+    change."""
+    if os.geteuid() != 0:
+        return None
+    for base in (tempfile.gettempdir(), "/tmp", "/var/tmp"):
+        if os.path.isdir(base) and uids.untraversable_ancestor(base) is None:
+            return base
+    return None
 
 
 def list_catalogue(catalogue) -> int:

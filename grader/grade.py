@@ -78,7 +78,20 @@ def _copy_failed_log(logs_dir, result):
 
 def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
     g = Grade(args, catalogue, student_files)
-    box = sandbox_lib.Sandbox.detect(use_bwrap=not args.no_bwrap)
+    box = sandbox_lib.Sandbox.detect(use_bwrap=not args.no_bwrap,
+                                     use_cgroups=not args.no_cgroups)
+    try:
+        return _run_grade(g, box, args, catalogue, student_files, parts, explicit, work)
+    finally:
+        box.close()
+
+
+def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) -> int:
+    if box.runs_as_root and not args.allow_root_runs:
+        print(f"./grade: refusing to grade: as root, runs need uids of their own, and "
+              f"{box.root_problem}. Fix that, or grade anyway with --allow-root-runs (runs "
+              "would then execute as root)", file=sys.stderr)
+        return 2
     cache = Path(args.cache_dir).resolve() if args.cache_dir else tree_lib.cache_root()
     student_paths = [f.path for f in student_files]
 
@@ -103,6 +116,14 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
         g.say(f"  runtime {args.runtime}, {runs} run{'s' if runs != 1 else ''} per test, "
               f"seeds {seeds}, {args.jobs} job{'s' if args.jobs != 1 else ''} at once")
     g.say(f"  sandbox: {box.describe()}")
+    for missing in box.missing():
+        g.say(f"  isolation missing: {missing}")
+    runner = runner_lib.Runner(box, work, args.jobs, runner_lib.RunSettings(
+        memory_mib=args.memory_limit, output_mib=args.output_limit, disk_mib=args.disk_limit))
+    problem = runner.preflight()
+    if problem:
+        print(f"./grade: cannot grade here: {problem}", file=sys.stderr)
+        return 2
     if submission:
         _intake(g, submission, student_files, parts)
 
@@ -119,8 +140,6 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
     # Once per grade, after its builds: Bazel never shrinks its disk cache.
     g.say(f"  {disk_cache_lib.prune(cache / 'disk-cache', args.cache_limit).describe()}")
 
-    runner = runner_lib.Runner(box, work, args.jobs, runner_lib.RunSettings(
-        memory_mib=args.memory_limit, output_mib=args.output_limit))
     in_binary = {}
     for target, b in built.items():
         if b.ok:
@@ -147,7 +166,7 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
         "tool": "raftlabs ./grade", "version": 1, "tree": str(ROOT),
         "submission": str(Path(args.submission).resolve()) if args.submission else None,
         "graded_parts": [p.name for p in graded], "runtimes": args.runtimes, "seeds": args.seed_list,
-        "jobs": args.jobs, "sandbox": box.describe(),
+        "jobs": args.jobs, "sandbox": box.describe(), "isolation_missing": box.missing(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(g.started)),
         "warnings": [str(w) for w in g.warnings], "notes": g.notes,
     }
@@ -163,6 +182,8 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
                  elapsed_seconds=round(time.time() - g.started, 1))
         header = (f"{what}; runtime {args.runtime}; seeds {args.seed_list}; "
                   f"sandbox: {box.describe()}")
+        if box.runs_as_root:
+            header = "WARNING: the runs of this grade executed as ROOT.\n" + header
         if g.warnings:
             header += "\nStatic check (for review):\n" + "\n".join(str(w) for w in g.warnings)
         writers.write(summary, m, g.replay_of, header)
@@ -195,8 +216,7 @@ def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
     notes = list(g.notes)
     if interrupted:
         notes.append(f"interrupted: {len(g.results)} of {len(jobs) + len(failed_now)} runs done")
-    if not box.bwrap:
-        notes.append(f"runs were not in bubblewrap: {box.bwrap_problem}")
+    notes.extend(f"isolation missing: {m}" for m in box.missing())
     g.say(report.final_report(summary, g.replay_of, requires, notes=notes,
                               warnings=[str(w) for w in g.warnings]))
     return 130 if interrupted else (0 if summary.failed_runs == 0 else 1)
@@ -273,7 +293,8 @@ def _plan(g, args, catalogue, parts, explicit, built, in_binary):
                 for runtime in args.runtimes:
                     index += 1
                     job = runner_lib.Job(index, name, test.name, runtime, seed,
-                                         test.limit(runtime) * args.timeout_scale, b.binary or "")
+                                         test.limit(runtime) * args.timeout_scale, b.binary or "",
+                                         test.cpu_budget and test.cpu_budget * args.timeout_scale)
                     reason = None
                     if not b.ok:
                         reason = b.error

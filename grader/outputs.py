@@ -55,12 +55,19 @@ def _tail(text: str, n: int = OUTPUT_TAIL_CHARS) -> str:
     return text if len(text) <= n else "[...]\n" + text[-n:]
 
 
+def _round(x):
+    return None if x is None else round(x, 3)
+
+
 def run_record(r, replay: str) -> dict:
     j = r.job
     return {
         "part": j.part, "test": j.test, "runtime": j.runtime, "seed": j.seed,
         "passed": r.passed, "reason": r.reason, "seconds": round(r.seconds, 3),
-        "limit_seconds": j.limit, "fingerprint": r.fingerprint or None,
+        "limit_seconds": j.limit,
+        "cpu_seconds": None if r.cpu_seconds is None else round(r.cpu_seconds, 3),
+        "cpu_budget": j.cpu_budget if j.runtime == "sim" else None,
+        "fingerprint": r.fingerprint or None,
         "replay": replay, "output_tail": _tail(r.log_tail),
     }
 
@@ -76,6 +83,8 @@ def to_json(summary: score_lib.Summary, meta: dict, replay_of) -> str:
                 "status": t.status, "runs": t.runs, "planned_runs": t.planned,
                 "failures": t.failures, "mean_seconds": round(t.mean_seconds, 3),
                 "max_seconds": round(t.max_seconds, 3),
+                "mean_cpu_seconds": _round(t.mean_cpu_seconds),
+                "max_cpu_seconds": _round(t.max_cpu_seconds),
             })
             runs.extend(run_record(r, replay_of(r)) for r in t.results)
         parts.append({"part": p.name, "title": p.title, "score": p.score,

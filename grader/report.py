@@ -51,8 +51,10 @@ class Progress:
         j = result.job
         if not self.live:
             verdict = "PASS" if result.passed else "FAIL"
+            cpu = getattr(result, "cpu_seconds", None)
             line = (f"[{self.done_count}/{self.total}] {verdict} {j.test} "
-                    f"({j.runtime}, seed {j.seed}) {result.seconds:.1f}s")
+                    f"({j.runtime}, seed {j.seed}) {result.seconds:.1f}s"
+                    + (f", cpu {cpu:.1f}s" if cpu is not None else ""))
             if not result.passed:
                 line += " -- " + result.reason.splitlines()[0]
             self.out.write(line + "\n")
@@ -115,12 +117,14 @@ def final_report(summary, replay_of, requires: dict, notes=(), warnings=()) -> s
     for p in summary.parts.values():
         lines.append("")
         lines.append(f"Part {p.name}: {p.title}  ({fmt_points(p.score)}/{fmt_points(p.max_score)} points)")
-        rows = [("test", "runs", "failed", "mean", "max", "points")]
+        rows = [("test", "runs", "failed", "mean", "max", "max cpu", "points")]
         for t in p.tests:
             runs = f"{t.runs}" if t.complete else f"{t.runs}/{t.planned}"
+            cpu = "-" if t.max_cpu_seconds is None else f"{t.max_cpu_seconds:.1f}s"
             rows.append((t.name, runs, str(t.failures), f"{t.mean_seconds:.1f}s",
-                         f"{t.max_seconds:.1f}s", f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"))
-        lines.extend(_table(rows, "<>>>>>"))
+                         f"{t.max_seconds:.1f}s", cpu,
+                         f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"))
+        lines.extend(_table(rows, "<>>>>>>"))
         failing_deps = [r for r in requires.get(p.name, ()) if r in summary.parts
                         and summary.parts[r].failures]
         if p.failures and failing_deps:

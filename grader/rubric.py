@@ -23,8 +23,8 @@ RUNTIMES = ("sim", "threads")
 _PART_RE = re.compile(r"^[0-9]+[A-Z]$")
 _TARGET_RE = re.compile(r"^//[A-Za-z0-9_/.-]*:[A-Za-z0-9_.-]+$")
 _TEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9]*$")
-_TOP_KEYS = {"part", "title", "target", "requires", "limits", "tests"}
-_TEST_KEYS = {"name", "points", "limits"}
+_TOP_KEYS = {"part", "title", "target", "requires", "limits", "cpu_budget", "tests"}
+_TEST_KEYS = {"name", "points", "limits", "cpu_budget"}
 
 
 class RubricError(Exception):
@@ -43,6 +43,7 @@ class Test:
     points: float
     limits: dict  # runtime -> seconds of wall-clock time per run
     line: int
+    cpu_budget: float | None = None  # CPU seconds of a whole sim run, or no budget
 
     def limit(self, runtime: str) -> float:
         return self.limits[runtime]
@@ -118,6 +119,13 @@ def _limits(value, path, line, inherited=None) -> dict:
     return out
 
 
+def _cpu_budget(value, path, line):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise RubricError(path, line, f"cpu_budget must be a positive number of CPU seconds, "
+                                      f"not {value!r}")
+    return float(value)
+
+
 def load_part(path: Path) -> Part:
     """Reads and checks one labs/<part>/rubric.toml."""
     try:
@@ -159,6 +167,9 @@ def load_part(path: Path) -> Part:
         if not _PART_RE.match(r):
             raise RubricError(path, lines.key("requires"), f"requires: {r!r} is not a part name")
     limits = _limits(data["limits"], path, lines.key("limits"))
+    part_budget = None
+    if "cpu_budget" in data:
+        part_budget = _cpu_budget(data["cpu_budget"], path, lines.key("cpu_budget"))
 
     raw_tests = data["tests"]
     if not isinstance(raw_tests, list) or not raw_tests:
@@ -172,7 +183,8 @@ def load_part(path: Path) -> Part:
         unknown = sorted(set(entry) - _TEST_KEYS)
         if unknown:
             raise RubricError(path, lines.key(unknown[0], i),
-                              f"unknown key {unknown[0]!r} in a test (expected: name, points, limits)")
+                              f"unknown key {unknown[0]!r} in a test "
+                              f"(expected: {', '.join(sorted(_TEST_KEYS))})")
         if "name" not in entry:
             raise RubricError(path, where, "test without a name")
         test_name = entry["name"]
@@ -191,7 +203,10 @@ def load_part(path: Path) -> Part:
         test_limits = limits
         if "limits" in entry:
             test_limits = _limits(entry["limits"], path, lines.key("limits", i), inherited=limits)
-        tests.append(Test(test_name, float(points), test_limits, lines.key("name", i)))
+        budget = part_budget
+        if "cpu_budget" in entry:
+            budget = _cpu_budget(entry["cpu_budget"], path, lines.key("cpu_budget", i))
+        tests.append(Test(test_name, float(points), test_limits, lines.key("name", i), budget))
     return Part(name, data["title"], data["target"], tuple(requires), tuple(tests), path)
 
 

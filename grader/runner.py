@@ -21,7 +21,9 @@ import shutil
 import time
 from pathlib import Path
 
+from grader import run_limits
 from grader import sandbox as sandbox_lib
+from grader import uids as uids_lib
 from grader import verdict
 
 
@@ -30,6 +32,7 @@ class RunSettings:
     memory_mib: int = 4096
     output_mib: int = 32
     processes: int = 2048
+    disk_mib: int = 256
 
 
 @dataclasses.dataclass
@@ -41,6 +44,7 @@ class Job:
     seed: int
     limit: float  # wall-clock seconds
     binary: str
+    cpu_budget: float | None = None  # CPU seconds of the whole run (sim only), or no budget
 
 
 @dataclasses.dataclass
@@ -52,6 +56,7 @@ class Result:
     log_path: str
     log_tail: str
     fingerprint: str = ""
+    cpu_seconds: float | None = None  # the whole run, children included, where measurable
 
 
 _TAIL_BYTES = 64 * 1024
@@ -81,6 +86,11 @@ class _Running:
         self.run_dir = run_dir
         self.log_path = log_path
         self.timed_out = False
+        self.disk_exceeded = False
+        self.disk_checked = started
+
+
+_DISK_CHECK_SECONDS = 0.25  # how often a run's folder is measured when it is not a tmpfs
 
 
 class Runner:
@@ -92,8 +102,11 @@ class Runner:
         self.settings = settings
         (self.work_dir / "logs").mkdir(parents=True, exist_ok=True)
         (self.work_dir / "runs").mkdir(parents=True, exist_ok=True)
+        (self.work_dir / "bin").mkdir(parents=True, exist_ok=True)
         for d in (self.work_dir, self.work_dir / "runs"):
             os.chmod(d, 0o711)  # a run's own uid must reach its folder
+        os.chmod(self.work_dir / "bin", 0o755)  # and read the staged binaries
+        os.chmod(self.work_dir / "logs", 0o700)  # but no run reads another's log
 
     def limits(self, wall_seconds: float) -> sandbox_lib.Limits:
         return sandbox_lib.Limits(
@@ -102,6 +115,7 @@ class Runner:
             memory_bytes=self.settings.memory_mib << 20,
             output_bytes=self.settings.output_mib << 20,
             processes=self.settings.processes,
+            disk_bytes=self.settings.disk_mib << 20,
         )
 
     def _env(self, run_dir: str, job: Job | None):
@@ -123,23 +137,41 @@ class Runner:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         run_dir = self.work_dir / "runs" / safe
         if run_dir.exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-        (run_dir / "tmp").mkdir(parents=True)
-        self.box.prepare_dir(str(run_dir), slot)
-        self.box.prepare_dir(str(run_dir / "tmp"), slot)
+            self.box.release_run_dir(str(run_dir))
+        limits = self.limits(limit)
+        self.box.prepare_run_dir(str(run_dir), slot, limits)
         log_path = str(self.work_dir / "logs" / f"{safe}.log")
-        # The staged binaries live in work_dir, which may be under /tmp (private in bwrap).
-        readable = [str(self.work_dir)]
-        if not Path(argv[0]).resolve().is_relative_to(self.work_dir.resolve()):
-            readable.append(os.path.dirname(os.path.abspath(argv[0])))
+        # Only the staged binaries (and the run's own folder) are visible in
+        # bubblewrap: not the logs, not the other runs' folders.
+        readable = [str(self.work_dir / "bin")]
+        program = Path(argv[0]).resolve()
+        if not program.is_relative_to(self.work_dir.resolve()):
+            readable.append(str(program.parent))
         argv = [a.replace("{run_dir}", str(run_dir)) for a in argv]
         proc = self.box.start(argv, self._env(str(run_dir), job), str(run_dir), log_path,
-                              self.limits(limit), slot, readable=readable)
+                              limits, slot, readable=readable)
         return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path)
+
+    def _still_running(self, r: _Running) -> bool:
+        """Polls a run; kills it at its wall-clock limit or when its folder is too big."""
+        if self.box.poll(r.proc) is not None:
+            return False
+        now = time.monotonic()
+        if now - r.started > r.job.limit:
+            r.timed_out = True
+        elif now - r.disk_checked > _DISK_CHECK_SECONDS:
+            r.disk_checked = now
+            r.disk_exceeded = self.box.check_disk(r.run_dir, self.limits(r.job.limit))
+        if r.timed_out or r.disk_exceeded:
+            self.box.kill(r.proc, r.slot)
+            self.box.wait(r.proc)
+            return False
+        return True
 
     def _finish(self, r: _Running, limit: float) -> Result | None:
         seconds = time.monotonic() - r.started
-        self.box.cleanup(r.proc, r.slot)
+        usage = self.box.cleanup(r.proc, r.slot)
+        usage.disk_exceeded = r.disk_exceeded or self.box.disk_full(r.run_dir)
         try:
             output_bytes = os.path.getsize(r.log_path)
         except OSError:
@@ -159,9 +191,11 @@ class Runner:
             memory_limit=self.settings.memory_mib << 20,
         )
         v = verdict.judge(obs, job.test)
-        shutil.rmtree(r.run_dir, ignore_errors=True)
+        self.box.release_run_dir(r.run_dir)
+        passed, reason = run_limits.apply(v.passed, v.reason, usage, self.settings, job)
         m = re.findall(r"^fingerprint: ([0-9a-f]+)$", tail, re.MULTILINE)
-        return Result(job, v.passed, v.reason, seconds, r.log_path, tail, m[-1] if m else "")
+        return Result(job, passed, reason, seconds, r.log_path, tail, m[-1] if m else "",
+                      usage.cpu_seconds)
 
     @staticmethod
     def test_argv(job: Job):
@@ -191,14 +225,9 @@ class Runner:
                 for r in running:
                     if on_output is not None:
                         stream_pos = _stream(r.log_path, stream_pos, on_output)
-                    if r.proc.poll() is None:
-                        if time.monotonic() - r.started > r.job.limit:
-                            r.timed_out = True
-                            self.box.kill(r.proc, r.slot)
-                            r.proc.wait()
-                        else:
-                            still.append(r)
-                            continue
+                    if self._still_running(r):
+                        still.append(r)
+                        continue
                     if on_output is not None:
                         stream_pos = _stream(r.log_path, stream_pos, on_output)
                     result = self._finish(r, r.job.limit)
@@ -216,34 +245,50 @@ class Runner:
         finally:
             for r in running:
                 self.box.kill(r.proc, r.slot)
-                try:
-                    r.proc.wait(timeout=5)
-                except Exception:  # noqa: BLE001 - nothing more to do
-                    pass
-                shutil.rmtree(r.run_dir, ignore_errors=True)
+                self.box.cleanup(r.proc, r.slot)
+                self.box.release_run_dir(r.run_dir)
         return results
+
+    def _run_plain(self, name: str, argv, limit: float):
+        """Runs argv in the sandbox (slot 0) to its end: (output, error or "")."""
+        r = self._start(name, argv, None, limit, 0)
+        while self._still_running(r):
+            time.sleep(0.02)
+        self.box.cleanup(r.proc, 0)
+        self.box.release_run_dir(r.run_dir)
+        output = read_tail(r.log_path, 1 << 20)
+        if r.timed_out:
+            return output, f"took over {limit:g} s"
+        if r.proc.returncode != 0:
+            return output, f"failed (exit {self.box.returncode(r.proc)}): " + output.strip()[-400:]
+        return output, ""
 
     def list_tests(self, binary: str, limit: float = 60.0):
         """Runs `binary --gtest_list_tests` in the sandbox: (output, error)."""
-        r = self._start(f"list-{os.path.basename(binary)}", [binary, "--gtest_list_tests"],
-                        None, limit, 0)
-        while r.proc.poll() is None:
-            if time.monotonic() - r.started > limit:
-                r.timed_out = True
-                self.box.kill(r.proc, 0)
-                r.proc.wait()
-                break
-            time.sleep(0.02)
-        self.box.cleanup(r.proc, 0)
-        shutil.rmtree(r.run_dir, ignore_errors=True)
-        output = read_tail(r.log_path, 1 << 20)
-        if r.timed_out:
-            return output, f"listing the tests of {binary} took over {limit:g} s"
-        if r.proc.returncode != 0:
-            return output, (f"listing the tests of {binary} failed "
-                            f"(exit {self.box.returncode(r.proc)}): "
-                            + output.strip()[-400:])
+        output, error = self._run_plain(f"list-{os.path.basename(binary)}",
+                                        [binary, "--gtest_list_tests"], limit)
+        if error:
+            return output, f"listing the tests of {binary} {error}"
         return output, ""
+
+    def preflight(self) -> str:
+        """Checks, before any build, that a run can start here and write its
+        own folder (a set-up mistake must not score a correct solution 0);
+        returns "" or what is wrong and what to change."""
+        blocker = None
+        if self.box.as_root:
+            blocker = uids_lib.untraversable_ancestor(self.work_dir / "runs")
+        if blocker:
+            return (f"the runs' uids cannot enter {blocker} (no execute permission for others), "
+                    f"on the way to the grader's work folder {self.work_dir}: run "
+                    f"`chmod o+x {blocker}`, or point TMPDIR at a folder every user can traverse "
+                    "(e.g. TMPDIR=/tmp)")
+        output, error = self._run_plain("preflight", ["/bin/sh", "-c", "echo ok > probe && cat probe"],
+                                        30.0)
+        if error or output.strip() != "ok":
+            return ("a trial run in the sandbox " + (error or f"printed {output.strip()[:300]!r}")
+                    + "; fix the set-up (or grade with --no-bwrap)")
+        return ""
 
 
 def _stream(path, pos, sink):

@@ -1,57 +1,79 @@
 # grader/sandbox.py
 #
-# Starts one test process, isolated, and cleans up after it. Every run gets:
+# Starts one test process, isolated, and cleans up after it. Every run gets
+# (what applies on this machine is in describe(); README "Isolation"):
 #
-#   - its own process group (and session), killed as a whole when the run ends;
-#   - resource limits: CPU seconds, address space, thread stack size, core
-#     dumps off, open files, processes (RLIMIT_NPROC), and an output cap (the
-#     log is a file and RLIMIT_FSIZE stops the writer with SIGXFSZ);
-#   - its own temporary directory (cwd, HOME and TMPDIR);
-#   - when running as root: a uid of its own (one per job slot, from a block
-#     of uids this grader has claimed, so no other process has it), so
-#     RLIMIT_NPROC stops a fork bomb and every leftover process of that uid
-#     is killed at the end, wherever it went;
-#   - when bubblewrap works here: no network, a read-only view of the whole
-#     file system, a private /tmp, new PID/IPC/UTS namespaces and no
-#     capabilities (see Sandbox.describe()).
+#   - its own process group and session, killed as a whole when the run ends,
+#     and reaped: the grader is a child subreaper, so no bubblewrap process
+#     it started stays a zombie;
+#   - a cgroup of its own where the machine allows (grader/cgroups.py):
+#     memory and processes limited for the whole run, its CPU time counted,
+#     and the lowest CPU weight; plus nice 19 and rlimits: CPU seconds,
+#     address space, stack, core dumps off, open files, RLIMIT_NPROC, and a
+#     file size cap (the log is a file, so a flood stops with SIGXFSZ);
+#   - its own folder (cwd, HOME and TMPDIR): as root, a tmpfs of a fixed
+#     size mounted by the grader; otherwise a folder whose size the runner
+#     watches (check_disk);
+#   - as root: a uid of its own (one per job slot, grader/uids.py), so every
+#     leftover process of that uid is killed at the end, wherever it went.
+#     Without such uids a root grader refuses to grade unless told to
+#     (allow_root), and then says so in describe() and missing();
+#   - where bubblewrap works: a file system view built from an allowlist
+#     (/usr and its links, the dynamic loader's files in /etc, /dev, /proc,
+#     the staged binaries read-only, the run's own folder, a size-limited
+#     /tmp), so no instructor tree, other runs, caches, /root, /home or host
+#     sockets; no network (a new network namespace also hides abstract Unix
+#     sockets); new PID/IPC/UTS/cgroup namespaces; no capabilities.
 #
 #   box = Sandbox.detect()
-#   proc = box.start(argv, env, run_dir, log_file, limits, slot=0)
-#   ... proc.poll() ...; box.cleanup(proc, slot=0)
+#   box.prepare_run_dir(run_dir, slot, limits)
+#   proc = box.start(argv, env, run_dir, log_file, limits, slot, readable=[...])
+#   ... box.poll(proc) ...; usage = box.cleanup(proc, slot); box.release_run_dir(run_dir)
 #
 # The caller (grader/runner.py) enforces the wall-clock limit by polling and
-# calling kill(); this module never waits.
+# calling kill(); this module never blocks for long.
 
 from __future__ import annotations
 
 import ctypes
 import dataclasses
-import fcntl
 import os
 import resource
 import shutil
 import signal
 import subprocess
+import tempfile
+import time
 
-# Dedicated uids for job slots when running as root: far above any real
-# user. Each grader process holds a block of _UID_BLOCK uids of its own
-# (several graders may run at once, and each kills every process of its
-# uids), claimed with a lock file that the kernel releases when it exits.
-_UID_BASE = 2_900_000
-_UID_BLOCK = 1000
-_UID_BLOCKS = 1000
-_UID_LOCK_DIR = "/run/lock/raftlabs-uids" if os.path.isdir("/run/lock") else "/tmp/raftlabs-uids"
+from grader import cgroups as cgroups_lib
+from grader import uids as uids_lib
+
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_MNT_DETACH = 2
+_RUN_NICE = 19
+_MAX_FILES = 10_000  # files in a run's folder (tmpfs inodes, or what check_disk counts)
 
 
 @dataclasses.dataclass
 class Limits:
     cpu_seconds: int
-    memory_bytes: int  # address space (RLIMIT_AS)
-    output_bytes: int  # the log file (RLIMIT_FSIZE)
-    processes: int  # tasks (threads count) per run, where enforceable
+    memory_bytes: int  # the whole run with cgroups; each process's address space (RLIMIT_AS)
+    output_bytes: int  # the log, and any one file (RLIMIT_FSIZE)
+    processes: int  # processes and threads: the whole run with cgroups, else per uid
+    disk_bytes: int = 256 << 20  # the run's folder and its /tmp
     stack_bytes: int = 2 << 20  # thread stacks: keeps the threads runtime's address space small
     open_files: int = 1024
+
+
+@dataclasses.dataclass
+class Usage:
+    """What a finished run used, and which of its limits it hit."""
+    cpu_seconds: float | None = None  # the whole run, children included
+    memory_exceeded: bool = False
+    processes_exceeded: bool = False
+    disk_exceeded: bool = False
+    memory_peak_bytes: int | None = None
 
 
 def _libc():
@@ -61,124 +83,185 @@ def _libc():
         return None
 
 
-_claimed = None  # (base uid, open lock file) of this process
-
-
-def _claim_uid_block():
-    """A block of uids no other grader on this machine uses, or None."""
-    global _claimed
-    if _claimed is not None:
-        return _claimed[0]
-    try:
-        os.makedirs(_UID_LOCK_DIR, mode=0o700, exist_ok=True)
-    except OSError:
-        return None
-    for k in range(_UID_BLOCKS):
-        path = os.path.join(_UID_LOCK_DIR, f"{k}.lock")
-        try:
-            f = open(path, "a")
-        except OSError:
-            return None
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            continue
-        base = _UID_BASE + k * _UID_BLOCK
-        _claimed = (base, f)
-        return base
-    return None
-
-
 class Sandbox:
     def __init__(self, bwrap: str | None, bwrap_problem: str | None, as_root: bool,
-                 uid_base: int | None = None):
+                 uid_base: int | None = None, cgroups=None, root_problem: str = "",
+                 can_mount: bool = False, sized_tmpfs: bool = False):
         self.bwrap = bwrap
         self.bwrap_problem = bwrap_problem
         self.uid_base = uid_base if as_root else None
         self.as_root = self.uid_base is not None
+        # Running as root without slot uids: runs would be root (see missing()).
+        self.runs_as_root = os.geteuid() == 0 and self.uid_base is None
+        self.root_problem = root_problem
+        self.cgroups = cgroups or cgroups_lib.CgroupManager(None, {}, "not looked for")
+        self.can_mount = can_mount
+        self.sized_tmpfs = sized_tmpfs
         self._libc = _libc()
+        self._mounted = set()
+        self._exited = {}  # pid -> (wait status, rusage) reaped before asked for
+        self._groups = {}  # pid -> its run's cgroup
+        self._rusage = {}
+        self._subreaper = False
 
     @classmethod
-    def detect(cls, use_bwrap: bool = True) -> "Sandbox":
-        uid_base = _claim_uid_block() if os.geteuid() == 0 else None
+    def detect(cls, use_bwrap: bool = True, use_cgroups: bool = True) -> "Sandbox":
+        uid_base, root_problem = None, ""
+        if os.geteuid() == 0:
+            uid_base, root_problem = uids_lib.claim_block()
         as_root = uid_base is not None
         if as_root:
             # A previous grader that died may have left runs behind.
-            for uid in _uids_with_processes(range(uid_base, uid_base + _UID_BLOCK)):
-                _kill_uid(uid)
+            for uid in uids_lib.uids_with_processes(range(uid_base, uid_base + uids_lib.UID_BLOCK)):
+                uids_lib.kill_uid(uid)
+        groups = (cgroups_lib.CgroupManager.detect() if use_cgroups
+                  else cgroups_lib.CgroupManager(None, {}, "turned off"))
+        can_mount = os.geteuid() == 0 and _can_mount_tmpfs()
+        common = dict(uid_base=uid_base, cgroups=groups, root_problem=root_problem,
+                      can_mount=can_mount)
         if not use_bwrap:
-            return cls(None, "turned off with --no-bwrap", as_root, uid_base)
+            return cls(None, "turned off with --no-bwrap", as_root, **common)
         path = shutil.which("bwrap")
         if path is None:
             return cls(None, "bubblewrap is not installed (Debian package `bubblewrap`)", as_root,
-                       uid_base)
+                       **common)
         # User namespaces may be off (sysctl) or forbidden (a container's
-        # seccomp filter): try it for real, as the uid runs will use.
-        probe = [path, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-                 "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-                 "--", "/bin/true"]
-        kwargs = {}
-        if as_root:
-            kwargs = dict(user=uid_base, group=uid_base, extra_groups=[])
-        try:
-            r = subprocess.run(probe, capture_output=True, text=True, timeout=20, **kwargs)
-        except (OSError, subprocess.SubprocessError) as e:
-            return cls(None, f"bubblewrap does not start here ({e})", as_root, uid_base)
-        if r.returncode != 0:
-            why = (r.stderr.strip().splitlines() or ["no message"])[-1]
-            return cls(None, f"bubblewrap does not work here: {why}", as_root, uid_base)
-        return cls(path, None, as_root, uid_base)
+        # seccomp filter): try it for real, as the runs will use it.
+        # `--size` (a tmpfs's size) needs bubblewrap 0.6 or later.
+        why = ""
+        for sized in (True, False):
+            probe = [path] + _view_args([], None, 1 << 20 if sized else None) + ["--", "/bin/true"]
+            kwargs = {}
+            if as_root:
+                kwargs = dict(user=uid_base, group=uid_base, extra_groups=[])
+            try:
+                r = subprocess.run(probe, capture_output=True, text=True, timeout=20, **kwargs)
+            except (OSError, subprocess.SubprocessError) as e:
+                return cls(None, f"bubblewrap does not start here ({e})", as_root, **common)
+            if r.returncode == 0:
+                return cls(path, None, as_root, sized_tmpfs=sized, **common)
+            why = why or (r.stderr.strip().splitlines() or ["no message"])[-1]
+        return cls(None, f"bubblewrap does not work here: {why}", as_root, **common)
+
+    def missing(self) -> list:
+        """The isolation this machine does not give, one phrase each (for the results)."""
+        out = []
+        if self.runs_as_root:
+            out.append(f"runs execute as ROOT ({self.root_problem or 'no per-slot uids'})")
+        if not self.bwrap:
+            out.append(f"no bubblewrap ({self.bwrap_problem}): runs see the whole file system "
+                       "and the network")
+        if self.cgroups.version is None:
+            out.append(f"{self.cgroups.describe()}: memory is limited per process only, "
+                       "processes per uid, CPU not weighted below the grader")
+        if not self.can_mount:
+            out.append("no tmpfs per run: the run's folder is on disk, its size checked by polling")
+        return out
 
     def describe(self) -> str:
         parts = []
+        if self.runs_as_root:
+            parts.append(f"WARNING: RUNS EXECUTE AS ROOT ({self.root_problem})")
         if self.bwrap:
-            parts.append("bubblewrap: no network, read-only file system, private /tmp, "
-                         "own PID namespace, no capabilities")
+            parts.append("bubblewrap: allowlisted read-only view (/usr, loader files, staged "
+                         "binaries), no network or host sockets, own PID namespace, no "
+                         "capabilities")
         else:
             parts.append(f"no bubblewrap ({self.bwrap_problem}): runs can reach the network "
-                         "and write outside their directory")
+                         "and see the whole file system")
         if self.as_root:
             parts.append("a uid of its own per job slot")
-        parts.append("process group, CPU/memory/process/output limits, own temp dir")
+        parts.append(self.cgroups.describe())
+        parts.append("own folder " + ("(a size-limited tmpfs)" if self.can_mount
+                                      else "(size checked by polling)"))
+        parts.append("nice 19, process group, CPU/memory/process/file-size rlimits")
         return "; ".join(parts)
 
     def slot_uid(self, slot: int) -> int | None:
         if self.uid_base is None:
             return None
-        if slot >= _UID_BLOCK:
-            raise ValueError(f"at most {_UID_BLOCK} job slots")
+        if slot >= uids_lib.UID_BLOCK:
+            raise ValueError(f"at most {uids_lib.UID_BLOCK} job slots")
         return self.uid_base + slot
 
-    def prepare_dir(self, path: str, slot: int) -> None:
-        """Makes `path` writable by the run in `slot` (and only by it and us)."""
+    # --- A run's folder -----------------------------------------------------
+
+    def prepare_run_dir(self, path: str, slot: int, limits: Limits) -> None:
+        """Creates the run's folder (as root: a tmpfs of limits.disk_bytes)
+        with a tmp/ inside, writable by the run in `slot` only (and us)."""
+        os.makedirs(path)
         uid = self.slot_uid(slot)
-        if uid is not None:
-            os.chown(path, uid, uid)
-        os.chmod(path, 0o700)
+        if self.can_mount:
+            owner = f",uid={uid},gid={uid}" if uid is not None else ""
+            _mount_tmpfs(path, f"size={limits.disk_bytes},nr_inodes={_MAX_FILES},mode=0700{owner}")
+            self._mounted.add(path)
+        os.makedirs(os.path.join(path, "tmp"))
+        for d in (path, os.path.join(path, "tmp")):
+            if uid is not None:
+                os.chown(d, uid, uid)
+            os.chmod(d, 0o700)
+
+    def release_run_dir(self, path: str) -> None:
+        if path in self._mounted:
+            self._mounted.discard(path)
+            _umount(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+    def disk_full(self, path: str) -> bool:
+        """Whether the run's tmpfs is full (of bytes or of files)."""
+        if path not in self._mounted:
+            return False
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < (64 << 10) or st.f_favail < 2
+
+    def check_disk(self, path: str, limits: Limits) -> bool:
+        """Without a tmpfs: whether the run's folder holds more than its
+        limit (bytes or files). The runner polls it and kills the run."""
+        if path in self._mounted:
+            return False
+        total = files = 0
+        for root, dirs, names in os.walk(path):
+            files += len(dirs) + len(names)
+            for n in names:
+                try:
+                    total += os.lstat(os.path.join(root, n)).st_blocks * 512
+                except OSError:
+                    pass
+            if files > _MAX_FILES or total > limits.disk_bytes:
+                return True
+        return False
+
+    # --- A run's process ----------------------------------------------------
 
     def start(self, argv, env, run_dir, log_path, limits: Limits, slot: int,
               readable=()) -> subprocess.Popen:
         """Starts argv in run_dir with stdout and stderr to log_path."""
         uid = self.slot_uid(slot)
         if self.bwrap:
-            cmd = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                   "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                   "--tmpfs", "/tmp"]
-            for path in readable:
-                cmd += ["--ro-bind", path, path]
-            cmd += ["--bind", run_dir, run_dir, "--chdir", run_dir, "--cap-drop", "ALL", "--"]
-            argv = cmd + list(argv)
+            tmp = limits.disk_bytes if self.sized_tmpfs else None
+            argv = [self.bwrap] + _view_args(list(readable), run_dir, tmp) + ["--"] + list(argv)
         nproc = limits.processes
         if uid is None:
             # Shared with every other process of this user: leave them room.
-            nproc += _count_tasks(os.getuid())
+            nproc += uids_lib.count_tasks(os.getuid())
+        group = self.cgroups.new_group(limits.memory_bytes, limits.processes)
         libc = self._libc
+        if not self._subreaper and libc is not None:
+            # Orphans of the runs (bubblewrap's inner process when the outer
+            # one is killed) become our children, and poll() reaps them.
+            libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+            self._subreaper = True
 
         def in_child():
             # Runs between fork and exec: only system calls, no locks.
             if libc is not None:
                 libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if group is not None:
+                group.join()  # before anything else can fork
+            os.nice(_RUN_NICE)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -186,17 +269,53 @@ class Sandbox:
             resource.setrlimit(resource.RLIMIT_STACK, (limits.stack_bytes, limits.stack_bytes))
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            if uid is not None:
+                # Last: joining the cgroup and lowering limits needed root.
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
 
         log = open(log_path, "wb")
         try:
-            kwargs = dict(cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                          stderr=subprocess.STDOUT, start_new_session=True,
-                          preexec_fn=in_child, close_fds=True)
-            if uid is not None:
-                kwargs.update(user=uid, group=uid, extra_groups=[])
-            return subprocess.Popen(argv, **kwargs)
+            proc = subprocess.Popen(argv, cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=in_child, close_fds=True)
+        except BaseException:
+            if group is not None:
+                group.remove()
+            raise
         finally:
             log.close()
+        if group is not None:
+            self._groups[proc.pid] = group
+        return proc
+
+    def _reap(self) -> None:
+        """Collects every child that ended: runs, and orphans handed to us."""
+        while True:
+            try:
+                pid, status, rusage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self._exited[pid] = (status, rusage)
+
+    def poll(self, proc: subprocess.Popen):
+        """proc's exit status (as Popen.poll) without blocking; reaps orphans too."""
+        if proc.returncode is None:
+            self._reap()
+            if proc.pid in self._exited:
+                status, rusage = self._exited.pop(proc.pid)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                self._rusage[proc.pid] = rusage
+        return proc.returncode
+
+    def wait(self, proc: subprocess.Popen, timeout: float = 5.0):
+        deadline = time.monotonic() + timeout
+        while self.poll(proc) is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return proc.returncode
 
     def returncode(self, proc: subprocess.Popen):
         """The run's exit status as subprocess reports it (-N for signal N).
@@ -208,75 +327,94 @@ class Sandbox:
         return rc
 
     def kill(self, proc: subprocess.Popen, slot: int) -> None:
-        """Kills the run's process group and, with a slot uid, every process of it."""
+        """Kills the run's process group, its cgroup and, with a slot uid, every process of it."""
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        group = self._groups.get(proc.pid)
+        if group is not None:
+            group.kill()
         uid = self.slot_uid(slot)
         if uid is not None:
-            _kill_uid(uid)
+            uids_lib.kill_uid(uid)
 
-    def cleanup(self, proc: subprocess.Popen, slot: int) -> None:
-        """After the run's main process ended: nothing it started survives."""
+    def cleanup(self, proc: subprocess.Popen, slot: int) -> Usage:
+        """After the run's main process ended: nothing it started survives;
+        returns what it used."""
         self.kill(proc, slot)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        self.wait(proc, timeout=5)
+        self._reap()
+        usage = Usage()
+        group = self._groups.pop(proc.pid, None)
+        if group is not None:
+            g = group.usage()
+            group.remove()
+            usage = Usage(g.cpu_seconds, g.memory_exceeded, g.tasks_exceeded, False,
+                          g.memory_peak_bytes)
+        rusage = self._rusage.pop(proc.pid, None)
+        if usage.cpu_seconds is None and rusage is not None:
+            # Without cpuacct: the run's own CPU and its reaped descendants'
+            # (bubblewrap's PID 1 reaps every process of the sandbox).
+            usage.cpu_seconds = rusage.ru_utime + rusage.ru_stime
+        return usage
+
+    def close(self) -> None:
+        """At the end of a grade: unmounts what is left, deletes the cgroups."""
+        for path in list(self._mounted):
+            self.release_run_dir(path)
+        for group in self._groups.values():
+            group.remove()
+        self._groups.clear()
+        self.cgroups.close()
 
 
-def _kill_uid(uid: int) -> None:
-    # kill(-1) from a process of that uid reaches every process of that uid
-    # (and nothing else). A fork bomb cannot outrun it: a killed process
-    # forks no more. Twice, for processes that were mid-fork.
-    for _ in range(2):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            except OSError:
-                pass
-            os._exit(0)
-        os.waitpid(pid, 0)
+def _view_args(readable, run_dir, tmp_bytes) -> list:
+    """bubblewrap's options: the namespaces and a file system built from an allowlist."""
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    # The programs and libraries: /usr, and the top-level links into it
+    # (merged /usr) or the folders themselves (older systems).
+    args += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    # What the dynamic loader and the C library read in /etc.
+    for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        args += ["--ro-bind-try", f, f]
+    args += ["--dev", "/dev", "--proc", "/proc"]
+    for d in ("/tmp", "/dev/shm"):
+        if tmp_bytes is not None:
+            args += ["--size", str(tmp_bytes)]
+        args += ["--tmpfs", d]
+    for path in readable:
+        args += ["--ro-bind", path, path]
+    if run_dir is not None:
+        args += ["--bind", run_dir, run_dir, "--chdir", run_dir]
+    return args
 
 
-def _uids_with_processes(uids) -> set:
-    """Which of `uids` own a process now."""
-    wanted = set(uids)
-    found = set()
+def _mount_tmpfs(path: str, options: str) -> None:
+    libc = _libc()
+    if libc is None or libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, options.encode()) != 0:
+        err = ctypes.get_errno() if libc is not None else 0
+        raise OSError(err, f"cannot mount a tmpfs on {path}: {os.strerror(err)}")
+
+
+def _umount(path: str) -> None:
+    libc = _libc()
+    if libc is not None:
+        libc.umount2(path.encode(), _MNT_DETACH)
+
+
+def _can_mount_tmpfs() -> bool:
+    d = tempfile.mkdtemp(prefix="raftlabs-mount-probe-")
     try:
-        pids = os.listdir("/proc")
+        _mount_tmpfs(d, "size=1m")
     except OSError:
-        return found
-    for pid in pids:
-        if pid.isdigit():
-            try:
-                uid = os.stat(f"/proc/{pid}").st_uid
-            except OSError:
-                continue
-            if uid in wanted:
-                found.add(uid)
-    return found
-
-
-def _count_tasks(uid: int) -> int:
-    """Threads and processes of `uid` now (what RLIMIT_NPROC counts)."""
-    n = 0
-    try:
-        pids = os.listdir("/proc")
-    except OSError:
-        return 4096
-    for pid in pids:
-        if not pid.isdigit():
-            continue
-        try:
-            st = os.stat(f"/proc/{pid}")
-            if st.st_uid == uid:
-                n += len(os.listdir(f"/proc/{pid}/task"))
-        except OSError:
-            continue
-    return n
+        os.rmdir(d)
+        return False
+    _umount(d)
+    os.rmdir(d)
+    return True

@@ -26,6 +26,9 @@ class TestScore:
     failures: int = 0
     total_seconds: float = 0.0
     max_seconds: float = 0.0
+    cpu_runs: int = 0  # runs whose CPU time is known
+    total_cpu_seconds: float = 0.0
+    max_cpu_seconds: float | None = None
     results: list = dataclasses.field(default_factory=list)
 
     @property
@@ -43,6 +46,10 @@ class TestScore:
     @property
     def mean_seconds(self) -> float:
         return self.total_seconds / self.runs if self.runs else 0.0
+
+    @property
+    def mean_cpu_seconds(self) -> float | None:
+        return self.total_cpu_seconds / self.cpu_runs if self.cpu_runs else None
 
     @property
     def status(self) -> str:
@@ -106,6 +113,11 @@ def summarize(parts, planned: dict, results) -> Summary:
         row.results.append(r)
         row.total_seconds += r.seconds
         row.max_seconds = max(row.max_seconds, r.seconds)
+        cpu = getattr(r, "cpu_seconds", None)
+        if cpu is not None:
+            row.cpu_runs += 1
+            row.total_cpu_seconds += cpu
+            row.max_cpu_seconds = max(row.max_cpu_seconds or 0.0, cpu)
         if r.passed:
             passed += 1
         else:

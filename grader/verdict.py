@@ -123,9 +123,14 @@ def judge(obs: Observation, test: str) -> Verdict:
     if obs.timed_out:
         return Verdict(False, f"timed out: still running after {obs.limit_seconds:g} s "
                               "(the limit for this test); killed")
-    if obs.output_bytes >= obs.output_limit or obs.returncode == -signal.SIGXFSZ:
+    if obs.output_bytes >= obs.output_limit:
         return Verdict(False, f"printed more than {obs.output_limit // (1 << 20)} MiB of "
                               "output; killed")
+    if obs.returncode == -signal.SIGXFSZ:
+        # The same rlimit caps every file the run writes, not only its output.
+        return Verdict(False, f"wrote a file larger than {obs.output_limit // (1 << 20)} MiB "
+                              "(SIGXFSZ: the size limit of any one file a run writes; its "
+                              f"output was only {obs.output_bytes} bytes)")
     rc = obs.returncode
     if rc is None:
         return Verdict(False, "no exit status (internal error in the grader)")

@@ -71,7 +71,12 @@ class JudgeTest(unittest.TestCase):
         v = self.judge(-signal.SIGABRT, tail="terminate called after throwing 'std::bad_alloc'\n")
         self.assertIn("out of memory", v.reason)
         self.assertIn("timed out", self.judge(None, timed_out=True).reason)
-        self.assertIn("more than 32 MiB", self.judge(-signal.SIGXFSZ).reason)
+        # SIGXFSZ with little output: a big file written elsewhere, not a flood.
+        v = self.judge(-signal.SIGXFSZ)
+        self.assertIn("wrote a file larger than 32 MiB", v.reason)
+        self.assertNotIn("printed", v.reason)
+        self.assertIn("printed more than 32 MiB",
+                      self.judge(-signal.SIGXFSZ, output_bytes=32 << 20).reason)
         self.assertIn("more than 32 MiB", self.judge(0, report(), output_bytes=32 << 20).reason)
         self.assertIn("CPU", self.judge(-signal.SIGXCPU).reason)
 
