@@ -3,8 +3,9 @@
 # Control groups for the runs: each run gets a cgroup of its own, so that its
 # memory and its number of processes and threads are limited for the whole
 # run (all its processes together, not each one), its CPU time is counted
-# (children included), it runs at the lowest CPU weight (a fork bomb cannot
-# starve the grader's loop), and every process in it can be found and killed.
+# (children included), it weighs as one entity in the CPU scheduler (all runs
+# together half the grader: a fork bomb cannot starve the grader's loop), and
+# every process in it can be found and killed.
 #
 #   groups = CgroupManager.detect()          # v2 where usable, else v1, else none
 #   g = groups.new_group(memory_bytes=..., tasks=...)   # None without cgroups
@@ -28,8 +29,11 @@ import os
 import signal
 import time
 
-_MIN_V1_SHARES = 2  # cpu.shares: the kernel's minimum
-_MIN_V2_WEIGHT = 1  # cpu.weight: the minimum
+# CPU weight of all the runs of a grade together, against the grader's own
+# process (1024 shares, weight 100 by default): half. Every run is a group of
+# its own under it, so a fork bomb's thousand processes weigh as one run.
+_RUNS_V1_SHARES = 512
+_RUNS_V2_WEIGHT = 50
 
 
 @dataclasses.dataclass
@@ -247,6 +251,7 @@ class CgroupManager:
             _write(os.path.join(own_dir, "cgroup.subtree_control"),
                    " ".join("+" + c for c in wanted))
             _write(os.path.join(base, "cgroup.subtree_control"), " ".join("+" + c for c in wanted))
+            _try_write(os.path.join(base, "cpu.weight"), _RUNS_V2_WEIGHT)
         except OSError as e:
             _rmdir_quietly(base)
             return f"cgroup v2: cannot set up {base} ({e.strerror})"
@@ -261,6 +266,8 @@ class CgroupManager:
                 base = os.path.join(d, f"raftlabs-{os.getpid()}")
                 os.makedirs(base, exist_ok=True)
                 bases[role] = base
+                if role == "cpu":
+                    _try_write(os.path.join(base, "cpu.shares"), _RUNS_V1_SHARES)
         except OSError as e:
             for b in bases.values():
                 _rmdir_quietly(b)
@@ -269,10 +276,11 @@ class CgroupManager:
 
     def describe(self) -> str:
         if self.version == 2:
-            return "cgroup v2 per run (memory and processes for the whole run, CPU counted, lowest CPU weight)"
+            return ("cgroup v2 per run (memory and processes for the whole run, CPU counted, "
+                    "all runs weigh half the grader)")
         if self.version == 1:
             extra = ", CPU counted" if "cpuacct" in self.bases else ""
-            extra += ", lowest CPU shares" if "cpu" in self.bases else ""
+            extra += ", all runs weigh half the grader" if "cpu" in self.bases else ""
             return f"cgroup v1 per run (memory and processes for the whole run{extra})"
         return f"no cgroups ({self.problem})"
 
@@ -290,14 +298,11 @@ class CgroupManager:
                 _write(os.path.join(d, "memory.max"), memory_bytes)
                 _try_write(os.path.join(d, "memory.swap.max"), 0)
                 _write(os.path.join(d, "pids.max"), tasks)
-                _try_write(os.path.join(d, "cpu.weight"), _MIN_V2_WEIGHT)
             else:
                 mem = dirs["memory"]
                 _write(os.path.join(mem, "memory.limit_in_bytes"), memory_bytes)
                 _try_write(os.path.join(mem, "memory.memsw.limit_in_bytes"), memory_bytes)
                 _write(os.path.join(dirs["pids"], "pids.max"), tasks)
-                if "cpu" in dirs:
-                    _try_write(os.path.join(dirs["cpu"], "cpu.shares"), _MIN_V1_SHARES)
             return _Group(self.version, dirs)
         except OSError:
             for d in set(dirs.values()):

@@ -78,8 +78,9 @@ def read_tail(path: str, limit: int = _TAIL_BYTES) -> str:
 
 
 class _Running:
-    def __init__(self, job, proc, slot, started, run_dir, log_path):
+    def __init__(self, job, proc, slot, started, run_dir, log_path, limit):
         self.job = job
+        self.limit = limit  # wall-clock seconds
         self.proc = proc
         self.slot = slot
         self.started = started
@@ -150,18 +151,18 @@ class Runner:
         argv = [a.replace("{run_dir}", str(run_dir)) for a in argv]
         proc = self.box.start(argv, self._env(str(run_dir), job), str(run_dir), log_path,
                               limits, slot, readable=readable)
-        return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path)
+        return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path, limit)
 
     def _still_running(self, r: _Running) -> bool:
         """Polls a run; kills it at its wall-clock limit or when its folder is too big."""
         if self.box.poll(r.proc) is not None:
             return False
         now = time.monotonic()
-        if now - r.started > r.job.limit:
+        if now - r.started > r.limit:
             r.timed_out = True
         elif now - r.disk_checked > _DISK_CHECK_SECONDS:
             r.disk_checked = now
-            r.disk_exceeded = self.box.check_disk(r.run_dir, self.limits(r.job.limit))
+            r.disk_exceeded = self.box.check_disk(r.run_dir, self.limits(r.limit))
         if r.timed_out or r.disk_exceeded:
             self.box.kill(r.proc, r.slot)
             self.box.wait(r.proc)

@@ -243,11 +243,13 @@ class Sandbox:
         if self.bwrap:
             tmp = limits.disk_bytes if self.sized_tmpfs else None
             argv = [self.bwrap] + _view_args(list(readable), run_dir, tmp) + ["--"] + list(argv)
+        group = self.cgroups.new_group(limits.memory_bytes, limits.processes)
         nproc = limits.processes
+        if group is not None:
+            nproc *= 2  # a backstop only: the cgroup's limit is the one that bites (and is seen)
         if uid is None:
             # Shared with every other process of this user: leave them room.
             nproc += uids_lib.count_tasks(os.getuid())
-        group = self.cgroups.new_group(limits.memory_bytes, limits.processes)
         libc = self._libc
         if not self._subreaper and libc is not None:
             # Orphans of the runs (bubblewrap's inner process when the outer
@@ -338,6 +340,12 @@ class Sandbox:
         uid = self.slot_uid(slot)
         if uid is not None:
             uids_lib.kill_uid(uid)
+            # Until the last one is gone and reaped (orphans are ours to reap).
+            deadline = time.monotonic() + 2
+            while uids_lib.uids_with_processes([uid]) and time.monotonic() < deadline:
+                self._reap()
+                uids_lib.kill_uid(uid)
+                time.sleep(0.005)
 
     def cleanup(self, proc: subprocess.Popen, slot: int) -> Usage:
         """After the run's main process ended: nothing it started survives;
@@ -353,9 +361,10 @@ class Sandbox:
             usage = Usage(g.cpu_seconds, g.memory_exceeded, g.tasks_exceeded, False,
                           g.memory_peak_bytes)
         rusage = self._rusage.pop(proc.pid, None)
-        if usage.cpu_seconds is None and rusage is not None:
-            # Without cpuacct: the run's own CPU and its reaped descendants'
-            # (bubblewrap's PID 1 reaps every process of the sandbox).
+        if usage.cpu_seconds is None and rusage is not None and not self.bwrap:
+            # Without cpuacct: the run's own CPU and its reaped descendants'.
+            # Not under bubblewrap, whose outer process exits without reaping
+            # the sandbox's PID 1 (so the figure would be near 0): unknown.
             usage.cpu_seconds = rusage.ru_utime + rusage.ru_stime
         return usage
 
@@ -367,6 +376,7 @@ class Sandbox:
             group.remove()
         self._groups.clear()
         self.cgroups.close()
+        self._reap()
 
 
 def _view_args(readable, run_dir, tmp_bytes) -> list:
