@@ -153,8 +153,10 @@ class _Group:
             pass
         return GroupUsage(cpu, bool(mem_hit), bool(tasks_hit), peak)
 
-    def kill(self) -> None:
-        """SIGKILLs every process in the group, until none is left (at most ~2 s)."""
+    def kill(self, reap=None) -> None:
+        """SIGKILLs every process in the group, until none is left (at most ~2 s).
+        reap(), if given, collects exited children meanwhile (a zombie may
+        still be listed in the group until its parent reaps it)."""
         if self.version == 2:
             try:
                 _write(os.path.join(self.dirs["v2"], "cgroup.kill"), 1)
@@ -170,12 +172,14 @@ class _Group:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            if reap is not None:
+                reap()
             time.sleep(0.01)
 
-    def remove(self) -> None:
+    def remove(self, reap=None) -> None:
         """Kills what is left and deletes the group's directories."""
         self._close_fds()
-        self.kill()
+        self.kill(reap)
         for d in set(self.dirs.values()):
             for _ in range(100):  # the kernel may take a moment to drop exited tasks
                 try:

@@ -1,6 +1,8 @@
 # grader/cli_test.py: ./grade's options: seeds, parts, sizes, and clear errors.
 
 import io
+import os
+import tempfile
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -74,6 +76,30 @@ class ArgsTest(unittest.TestCase):
                        "--json", "--junit", "--gradescope", "--replay", "--cache-limit"):
             self.assertIn(option, out.getvalue())
         self.assertIn("Raft2A.InitialElection", out.getvalue())
+
+
+class WorkFolderTest(unittest.TestCase):
+    def test_a_tmpdir_the_runs_cannot_enter_is_avoided(self):
+        if os.geteuid() != 0:
+            self.assertIsNone(cli.work_base())  # the runs share our uid
+            return
+        closed = tempfile.mkdtemp(prefix="raftlabs-closed-")  # 0700, like `mktemp -d`
+        saved = tempfile.tempdir
+        try:
+            tempfile.tempdir = closed
+            self.assertEqual(cli.work_base(), "/tmp")
+            os.chmod(closed, 0o711)
+            self.assertEqual(cli.work_base(), closed)
+        finally:
+            tempfile.tempdir = saved
+            os.rmdir(closed)
+
+    def test_new_limits_parse(self):
+        a = cli.parse_args(["--disk-limit", "64", "--no-cgroups", "--allow-root-runs"])
+        self.assertEqual(a.disk_limit, 64)
+        self.assertTrue(a.no_cgroups and a.allow_root_runs)
+        with self.assertRaises(cli.UsageError):
+            cli.parse_args(["--disk-limit", "0"])
 
 
 if __name__ == "__main__":

@@ -5,6 +5,12 @@
 # verdicts: the reference scores full marks; a submission that exits early,
 # hangs, crashes, floods its output or does not compile scores nothing, with
 # a reason for every run, and ./grade still ends with "N passed, M failed".
+# Hostile submissions (a fork bomb, children sharing out the memory, a full
+# folder, a big file, peeking outside the sandbox) fail with the limit named
+# or see nothing, each run ends within its limit plus a few seconds, and
+# nothing outside the runs' folders changes. As root: a grade refuses to run
+# as root without slot uids, and a TMPDIR the slot uids cannot enter does
+# not cost the reference its marks.
 #
 # It runs Bazel (through ./grade), so it cannot run inside `bazel test`:
 # ./test runs it afterwards. By hand:
@@ -20,6 +26,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +55,68 @@ BAD = {
 }
 
 
+# Code run once, at the first Raft::GetState, by the hostile submissions.
+ONCE = "  static bool once = false;\n  if (!once) {{\n    once = true;\n{}  }}\n"
+HOSTILE = {
+    # name -> (code, extra ./grade options, words every run's reason must contain)
+    "fork-bomb": ("    for (;;) ::fork();\n", [], "processes and threads at once"),
+    "forks-for-memory": (
+        "    for (int i = 0; i < 5; ++i) {\n"
+        "      if (::fork() == 0) {\n"
+        "        size_t n = size_t{400} << 20;\n"
+        "        char* p = static_cast<char*>(std::malloc(n));\n"
+        "        if (p != nullptr) std::memset(p, 1, n);\n"
+        "        ::sleep(30);\n"
+        "        ::_exit(0);\n"
+        "      }\n"
+        "    }\n", ["--memory-limit", "1536"], "memory limit (1536 MiB for the whole run"),
+    "fills-its-folder": (
+        "    static char mib[1 << 20];\n"
+        "    std::string dir = std::getenv(\"TMPDIR\");\n"
+        "    for (int i = 0; i < 1000; ++i) {\n"
+        "      FILE* f = std::fopen((dir + \"/f\" + std::to_string(i)).c_str(), \"w\");\n"
+        "      if (f == nullptr) break;\n"
+        "      size_t wrote = std::fwrite(mib, 1, sizeof mib - 1, f);\n"
+        "      std::fclose(f);\n"
+        "      if (wrote < sizeof mib - 1) break;\n"
+        "    }\n", ["--disk-limit", "64"], "filled its folder (the limit is 64 MiB"),
+    "writes-a-big-file": (
+        "    static char mib[1 << 20];\n"
+        "    FILE* f = std::fopen((std::string(std::getenv(\"TMPDIR\")) + \"/big\").c_str(), \"w\");\n"
+        "    for (int i = 0; i < 3; ++i) std::fwrite(mib, 1, sizeof mib, f);\n"
+        "    std::fclose(f);\n", [], "wrote a file larger than 1 MiB"),
+}
+HOSTILE_INCLUDES = ("#include <unistd.h>\n#include <sys/socket.h>\n#include <sys/un.h>\n"
+                    "#include <cstdio>\n#include <cstdlib>\n#include <cstring>\n#include <string>\n")
+
+# Tries to see, reach or change what lies outside its sandbox; prints LEAK
+# for each success. Filled in with paths by the test.
+PEEK = r"""    const char* paths[] = {PATHS};
+    for (const char* p : paths) {
+      FILE* f = std::fopen(p, "r");
+      std::printf("%s %s
+", f != nullptr ? "LEAK: read" : "hidden:", p);
+      if (f != nullptr) std::fclose(f);
+    }
+    const char* sockets[] = {SOCKETS};
+    for (const char* s : sockets) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, s, sizeof addr.sun_path - 1);
+      if (s[0] == '@') addr.sun_path[0] = '\0';
+      bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      std::printf("%s %s
+", ok ? "LEAK: connected to" : "unreachable:", s);
+      ::close(fd);
+    }
+    ::unlink(CANARY);
+    FILE* out = std::fopen(ESCAPE, "w");
+    if (out != nullptr) std::fclose(out);
+    std::fflush(stdout);
+"""
+
+
 def make_submission(directory: Path, raft_cc: str) -> None:
     (directory / "raft").mkdir(parents=True)
     (directory / "raft" / "raft.cc").write_text(raft_cc)
@@ -72,7 +142,7 @@ class GradeSubmissionsTest(unittest.TestCase):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cls.tmp.cleanup()
 
-    def grade(self, name: str, raft_cc: str, extra_files=None):
+    def grade(self, name: str, raft_cc: str, extra_files=None, options=(), env=None):
         sub = self.dir / name
         make_submission(sub, raft_cc)
         for rel, text in (extra_files or {}).items():
@@ -85,8 +155,9 @@ class GradeSubmissionsTest(unittest.TestCase):
         r = subprocess.run(
             [str(ROOT / "grade"), "2A", "--submission", str(sub), "--runtime", "sim",
              "--seeds", "1", "--timeout-scale", "0.1", "--output-limit", "1",
-             "--json", str(results), "--gradescope", str(gradescope), "--junit", str(junit)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+             "--json", str(results), "--gradescope", str(gradescope), "--junit", str(junit),
+             *options],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", timeout=900)
         print(f"e2e: {name}: exit {r.returncode} in {time.monotonic() - t0:.0f} s", flush=True)
         last = r.stdout.rstrip("\n").rsplit("\n", 1)[-1]
@@ -140,6 +211,102 @@ class GradeSubmissionsTest(unittest.TestCase):
     def test_does_not_compile(self):
         r, _ = self.check_bad("does-not-compile")
         self.assertIn("raft/raft.cc", r.stdout)  # the compiler's message names the file
+
+    def check_hostile(self, name):
+        code, options, words = HOSTILE[name]
+        raft_cc = HOSTILE_INCLUDES + self.reference.replace(ANCHOR, ANCHOR + ONCE.format(code), 1)
+        r, doc = self.grade(name, raft_cc, options=options)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(doc["score"], 0, r.stdout)
+        self.assertEqual(doc["failed_runs"], 3, r.stdout)
+        for run in doc["runs"]:
+            self.assertIn(words, run["reason"], f"{name}: {run['test']}: {run['reason']}")
+            # Every run ends within its limit plus a few seconds.
+            self.assertLess(run["seconds"], run["limit_seconds"] + 5, run)
+        print(f"e2e: {name}: " + "; ".join(f"{run['seconds']:.1f} s of {run['limit_seconds']:g}"
+                                            for run in doc["runs"]), flush=True)
+        return doc
+
+    def test_fork_bomb(self):
+        self.check_hostile("fork-bomb")
+
+    def test_forks_for_memory(self):
+        self.check_hostile("forks-for-memory")
+
+    def test_fills_its_folder(self):
+        self.check_hostile("fills-its-folder")
+
+    def test_writes_a_big_file(self):
+        self.check_hostile("writes-a-big-file")
+
+    def test_sees_nothing_outside_its_sandbox(self):
+        # A socket and a canary that any uid could reach without the sandbox.
+        shared = self.dir / "shared"
+        shared.mkdir()
+        os.chmod(self.dir, 0o755)
+        os.chmod(shared, 0o777)
+        canary = shared / "canary"
+        canary.write_text("still here\n")
+        escape = Path(f"/tmp/raftlabs-e2e-escape-{os.getpid()}")
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(shared / "service.sock"))
+        os.chmod(shared / "service.sock", 0o777)
+        listener.listen(64)
+        abstract = socket.socket(socket.AF_UNIX)
+        abstract.bind(f"\0raftlabs-e2e-{os.getpid()}")
+        abstract.listen(64)
+        secrets = [ROOT / "raft" / "raft.cc", tree_lib.cache_root() / "disk-cache",
+                   Path("/root/.bashrc"), Path("/etc/shadow"), Path("/run")]
+        quote = (lambda p: '"' + str(p) + '"')
+        code = (PEEK.replace("PATHS", ", ".join(quote(p) for p in secrets))
+                .replace("SOCKETS", f'{quote(shared / "service.sock")}, "@raftlabs-e2e-{os.getpid()}"')
+                .replace("CANARY", quote(canary)).replace("ESCAPE", quote(escape)))
+        raft_cc = HOSTILE_INCLUDES + self.reference.replace(ANCHOR, ANCHOR + ONCE.format(code), 1)
+        try:
+            r, doc = self.grade("peeks", raft_cc)
+        finally:
+            listener.close()
+            abstract.close()
+        self.assertEqual((doc["score"], doc["max_score"]), (15, 15), r.stdout)
+        for run in doc["runs"]:
+            self.assertNotIn("LEAK", run["output_tail"])
+            self.assertIn("hidden:", run["output_tail"])
+            self.assertIn("unreachable:", run["output_tail"])
+        self.assertEqual(canary.read_text(), "still here\n")
+        self.assertFalse(escape.exists())
+
+    def test_refuses_to_run_as_root_without_slot_uids(self):
+        if os.geteuid() != 0:
+            self.skipTest("only root gives runs uids of their own")
+        # Another user made the uid lock folder first.
+        locks = self.dir / "locks"
+        locks.mkdir()
+        os.chown(locks, 12345, 12345)
+        env = dict(os.environ, RAFTLABS_UID_LOCK_DIR=str(locks))
+        sub = self.dir / "refused"
+        make_submission(sub, self.reference)
+        r = subprocess.run([str(ROOT / "grade"), "2A", "--submission", str(sub), "--seeds", "1"],
+                           env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=900)
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("refusing to grade", r.stdout)
+        self.assertIn("belongs to uid 12345", r.stdout)
+        # Told to, it grades, and says so loudly in the header and the results.
+        r, doc = self.grade("root-runs", self.reference, options=["--allow-root-runs"], env=env)
+        self.assertIn("RUNS EXECUTE AS ROOT", r.stdout)
+        self.assertTrue(any("ROOT" in m for m in doc["isolation_missing"]), doc["isolation_missing"])
+        self.assertEqual(doc["score"], 15, r.stdout)
+
+    def test_a_closed_tmpdir_does_not_cost_the_reference(self):
+        if os.geteuid() != 0:
+            self.skipTest("only root gives runs uids of their own")
+        closed = Path(tempfile.mkdtemp(prefix="raftlabs-e2e-closed-"))  # mode 0700, like mktemp -d
+        try:
+            r, doc = self.grade("closed-tmpdir", self.reference,
+                                env=dict(os.environ, TMPDIR=str(closed)))
+            self.assertEqual((doc["score"], doc["failed_runs"]), (15, 0), r.stdout)
+        finally:
+            shutil.rmtree(closed, ignore_errors=True)
 
 
 if __name__ == "__main__":

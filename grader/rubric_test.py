@@ -68,6 +68,16 @@ class MalformedTest(unittest.TestCase):
         self.assertEqual(p.tests[1].limit("threads"), 300)
         self.assertEqual(p.tests[1].limit("sim"), 60)  # inherited
 
+    def test_cpu_budget_per_part_and_per_test(self):
+        self.assertIsNone(self.load(GOOD).tests[0].cpu_budget)  # no budget unless given
+        text = GOOD.replace('requires = []', 'requires = []\ncpu_budget = 10').replace(
+            'points = 10', 'points = 10\ncpu_budget = 2.5')
+        p = self.load(text)
+        self.assertEqual([t.cpu_budget for t in p.tests], [10, 2.5])
+        e = self.error(GOOD.replace('points = 10', 'points = 10\ncpu_budget = 0'))
+        self.assertEqual(e.line, 14)
+        self.assertIn("cpu_budget must be a positive number", str(e))
+
     def test_toml_syntax_error_has_its_line(self):
         e = self.error(GOOD.replace('points = 10', 'points == 10'))
         self.assertEqual(e.line, 13)

@@ -336,7 +336,7 @@ class Sandbox:
             pass
         group = self._groups.get(proc.pid)
         if group is not None:
-            group.kill()
+            group.kill(self._reap)
         uid = self.slot_uid(slot)
         if uid is not None:
             uids_lib.kill_uid(uid)
@@ -357,7 +357,7 @@ class Sandbox:
         group = self._groups.pop(proc.pid, None)
         if group is not None:
             g = group.usage()
-            group.remove()
+            group.remove(self._reap)
             usage = Usage(g.cpu_seconds, g.memory_exceeded, g.tasks_exceeded, False,
                           g.memory_peak_bytes)
         rusage = self._rusage.pop(proc.pid, None)
