@@ -3,9 +3,9 @@
 # Control groups for the runs: each run gets a cgroup of its own, so that its
 # memory and its number of processes and threads are limited for the whole
 # run (all its processes together, not each one), its CPU time is counted
-# (children included), it weighs as one entity in the CPU scheduler (all runs
-# together half the grader: a fork bomb cannot starve the grader's loop), and
-# every process in it can be found and killed.
+# (children included), it weighs as one entity in the CPU scheduler (half the
+# grader: a fork bomb cannot starve the grader's loop), and every process in
+# it can be found and killed.
 #
 #   groups = CgroupManager.detect()          # v2 where usable, else v1, else none
 #   g = groups.new_group(memory_bytes=..., tasks=...)   # None without cgroups
@@ -29,11 +29,13 @@ import os
 import signal
 import time
 
-# CPU weight of all the runs of a grade together, against the grader's own
-# process (1024 shares, weight 100 by default): half. Every run is a group of
-# its own under it, so a fork bomb's thousand processes weigh as one run.
-_RUNS_V1_SHARES = 512
-_RUNS_V2_WEIGHT = 50
+# CPU weight of one run against the grader's own process (1024 shares,
+# weight 100 by default): half. The runs of a grade share a group weighing
+# that many times the number of job slots, and each run is a group of its
+# own under it, so a fork bomb's thousand processes weigh as one run, and
+# the grader always outweighs any run.
+_RUN_V1_SHARES = 512
+_RUN_V2_WEIGHT = 50
 
 
 @dataclasses.dataclass
@@ -201,6 +203,15 @@ class CgroupManager:
         self._counter = itertools.count()
         if bases:
             atexit.register(self.close)
+        self.set_slots(1)
+
+    def set_slots(self, slots: int) -> None:
+        """Weighs all the runs together as `slots` runs (each half the grader)."""
+        if self.version == 2:
+            _try_write(os.path.join(self.bases["v2"], "cpu.weight"),
+                       min(10_000, _RUN_V2_WEIGHT * slots))
+        elif "cpu" in self.bases:
+            _try_write(os.path.join(self.bases["cpu"], "cpu.shares"), _RUN_V1_SHARES * slots)
 
     @classmethod
     def detect(cls, root: str = "/sys/fs/cgroup") -> "CgroupManager":
@@ -255,7 +266,6 @@ class CgroupManager:
             _write(os.path.join(own_dir, "cgroup.subtree_control"),
                    " ".join("+" + c for c in wanted))
             _write(os.path.join(base, "cgroup.subtree_control"), " ".join("+" + c for c in wanted))
-            _try_write(os.path.join(base, "cpu.weight"), _RUNS_V2_WEIGHT)
         except OSError as e:
             _rmdir_quietly(base)
             return f"cgroup v2: cannot set up {base} ({e.strerror})"
@@ -270,8 +280,6 @@ class CgroupManager:
                 base = os.path.join(d, f"raftlabs-{os.getpid()}")
                 os.makedirs(base, exist_ok=True)
                 bases[role] = base
-                if role == "cpu":
-                    _try_write(os.path.join(base, "cpu.shares"), _RUNS_V1_SHARES)
         except OSError as e:
             for b in bases.values():
                 _rmdir_quietly(b)
@@ -281,10 +289,10 @@ class CgroupManager:
     def describe(self) -> str:
         if self.version == 2:
             return ("cgroup v2 per run (memory and processes for the whole run, CPU counted, "
-                    "all runs weigh half the grader)")
+                    "each run weighs half the grader)")
         if self.version == 1:
             extra = ", CPU counted" if "cpuacct" in self.bases else ""
-            extra += ", all runs weigh half the grader" if "cpu" in self.bases else ""
+            extra += ", each run weighs half the grader" if "cpu" in self.bases else ""
             return f"cgroup v1 per run (memory and processes for the whole run{extra})"
         return f"no cgroups ({self.problem})"
 

@@ -101,6 +101,7 @@ class Runner:
         self.work_dir = Path(work_dir)
         self.parallel = max(1, parallel)
         self.settings = settings
+        box.cgroups.set_slots(self.parallel)
         (self.work_dir / "logs").mkdir(parents=True, exist_ok=True)
         (self.work_dir / "runs").mkdir(parents=True, exist_ok=True)
         (self.work_dir / "bin").mkdir(parents=True, exist_ok=True)

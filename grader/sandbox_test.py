@@ -252,6 +252,15 @@ class RunnerWithoutCgroupsTest(RunnerTest):
         cls.box = sandbox.Sandbox.detect(use_cgroups=False)
 
 
+class RunnerWithoutTmpfsTest(RunnerTest):
+    """Not root (no tmpfs per run): the runner measures the run's folder and kills it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.box = sandbox.Sandbox.detect()
+        cls.box.can_mount = False
+
+
 class SetUpChecksTest(unittest.TestCase):
     def test_a_lock_folder_made_by_someone_else_is_refused(self):
         with TempDir() as d:
