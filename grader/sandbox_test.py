@@ -8,7 +8,6 @@
 
 import os
 import socket
-import stat
 import tempfile
 import time
 import unittest
