@@ -3,9 +3,9 @@
 # Control groups for the runs: each run gets a cgroup of its own, so that its
 # memory and its number of processes and threads are limited for the whole
 # run (all its processes together, not each one), its CPU time is counted
-# (children included), it weighs as one entity in the CPU scheduler (half the
-# grader: a fork bomb cannot starve the grader's loop), and every process in
-# it can be found and killed.
+# (children included), it weighs as one entity in the CPU scheduler however
+# many processes it has (a fork bomb cannot starve the grader's loop), and
+# every process in it can be found and killed.
 #
 #   groups = CgroupManager.detect()          # v2 where usable, else v1, else none
 #   g = groups.new_group(memory_bytes=..., tasks=...)   # None without cgroups
@@ -29,13 +29,15 @@ import os
 import signal
 import time
 
-# CPU weight of one run against the grader's own process (1024 shares,
-# weight 100 by default): half. The runs of a grade share a group weighing
-# that many times the number of job slots, and each run is a group of its
-# own under it, so a fork bomb's thousand processes weigh as one run, and
-# the grader always outweighs any run.
-_RUN_V1_SHARES = 512
-_RUN_V2_WEIGHT = 50
+# CPU weight of the runs of a grade together: as many ordinary processes
+# (1024 shares, weight 100) as there are job slots; each run is a group of
+# its own under that, with equal weights. So a fork bomb's thousand
+# processes weigh as one run, the grader's loop always gets at least
+# 1/(slots + 1) of the CPU, and the runs are not slowed against the rest of
+# the machine (a lower weight also slows the killing of a fork bomb: dying
+# processes need CPU to exit).
+_SLOT_V1_SHARES = 1024
+_SLOT_V2_WEIGHT = 100
 
 
 @dataclasses.dataclass
@@ -206,12 +208,12 @@ class CgroupManager:
         self.set_slots(1)
 
     def set_slots(self, slots: int) -> None:
-        """Weighs all the runs together as `slots` runs (each half the grader)."""
+        """Weighs all the runs together as `slots` ordinary processes."""
         if self.version == 2:
             _try_write(os.path.join(self.bases["v2"], "cpu.weight"),
-                       min(10_000, _RUN_V2_WEIGHT * slots))
+                       min(10_000, _SLOT_V2_WEIGHT * slots))
         elif "cpu" in self.bases:
-            _try_write(os.path.join(self.bases["cpu"], "cpu.shares"), _RUN_V1_SHARES * slots)
+            _try_write(os.path.join(self.bases["cpu"], "cpu.shares"), _SLOT_V1_SHARES * slots)
 
     @classmethod
     def detect(cls, root: str = "/sys/fs/cgroup") -> "CgroupManager":
@@ -289,10 +291,10 @@ class CgroupManager:
     def describe(self) -> str:
         if self.version == 2:
             return ("cgroup v2 per run (memory and processes for the whole run, CPU counted, "
-                    "each run weighs half the grader)")
+                    "a run weighs as one process)")
         if self.version == 1:
             extra = ", CPU counted" if "cpuacct" in self.bases else ""
-            extra += ", each run weighs half the grader" if "cpu" in self.bases else ""
+            extra += ", a run weighs as one process" if "cpu" in self.bases else ""
             return f"cgroup v1 per run (memory and processes for the whole run{extra})"
         return f"no cgroups ({self.problem})"
 
