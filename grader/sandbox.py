@@ -99,7 +99,8 @@ class Sandbox:
         self.sized_tmpfs = sized_tmpfs
         self._libc = _libc()
         self._mounted = set()
-        self._exited = {}  # pid -> (wait status, rusage) reaped before asked for
+        self._started = set()  # pids of the runs' main processes, until reaped
+        self._exited = {}  # pid -> (wait status, rusage) of those, reaped before asked for
         self._groups = {}  # pid -> its run's cgroup
         self._rusage = {}
         self._subreaper = False
@@ -290,6 +291,7 @@ class Sandbox:
             log.close()
         if group is not None:
             self._groups[proc.pid] = group
+        self._started.add(proc.pid)
         return proc
 
     def _reap(self) -> None:
@@ -301,7 +303,9 @@ class Sandbox:
                 return
             if pid == 0:
                 return
-            self._exited[pid] = (status, rusage)
+            if pid in self._started:  # not an orphan: its pid may be reused later
+                self._started.discard(pid)
+                self._exited[pid] = (status, rusage)
 
     def poll(self, proc: subprocess.Popen):
         """proc's exit status (as Popen.poll) without blocking; reaps orphans too."""
