@@ -157,6 +157,20 @@ class _Group:
             pass
         return GroupUsage(cpu, bool(mem_hit), bool(tasks_hit), peak)
 
+    def signal_kill(self) -> None:
+        """SIGKILLs every process in the group now, once (see kill())."""
+        if self.version == 2:
+            try:
+                _write(os.path.join(self.dirs["v2"], "cgroup.kill"), 1)
+                return
+            except OSError:
+                pass
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
     def kill(self, reap=None) -> None:
         """SIGKILLs every process in the group, until none is left (at most ~2 s).
         reap(), if given, collects exited children meanwhile (a zombie may

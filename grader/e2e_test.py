@@ -80,7 +80,8 @@ HOSTILE = {
         "    ::close(ready[1]);\n"
         "    char c;\n"
         "    while (::read(ready[0], &c, 1) > 0) {\n"
-        "    }\n", ["--memory-limit", "1536"], "memory limit (1536 MiB for the whole run"),
+        "    }\n", ["--memory-limit", "1536", "--timeout-scale", "0.5"],
+        "memory limit (1536 MiB for the whole run"),
     "fills-its-folder": (
         "    static char mib[1 << 20];\n"
         "    std::string dir = std::getenv(\"TMPDIR\");\n"

@@ -88,6 +88,8 @@ class _Running:
         self.timed_out = False
         self.disk_exceeded = False
         self.disk_checked = started
+        self.killed = False  # SIGKILL sent
+        self.ended = None  # when its main process was seen gone
 
 
 _DISK_CHECK_SECONDS = 0.25  # how often a run's folder is measured when it is not a tmpfs
@@ -153,26 +155,32 @@ class Runner:
                               limits, slot, readable=readable)
         return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path, limit)
 
-    def _still_running(self, r: _Running) -> bool:
-        """Polls a run; kills it at its wall-clock limit or when its folder is too big."""
-        if self.box.poll(r.proc) is not None:
-            return False
+    def _check(self, r: _Running) -> None:
+        """Polls a run: notes when its main process ended; kills it at its
+        wall-clock limit or when its folder is too big (without waiting: the
+        caller checks every run before finishing any)."""
         now = time.monotonic()
+        if self.box.poll(r.proc) is not None:
+            r.ended = r.ended or now
+            return
+        if r.killed:
+            return
         if now - r.started > r.limit:
             r.timed_out = True
         elif now - r.disk_checked > _DISK_CHECK_SECONDS:
             r.disk_checked = now
             r.disk_exceeded = self.box.check_disk(r.run_dir, self.limits(r.limit))
         if r.timed_out or r.disk_exceeded:
-            self.box.kill(r.proc, r.slot)
-            self.box.wait(r.proc)
-            return False
-        return True
+            r.killed = True
+            self.box.signal_kill(r.proc, r.slot)
+            if self.box.wait(r.proc, timeout=0.5) is not None:
+                r.ended = time.monotonic()
 
     def _finish(self, r: _Running, limit: float) -> Result | None:
-        seconds = time.monotonic() - r.started
+        seconds = (r.ended or time.monotonic()) - r.started
         usage = self.box.cleanup(r.proc, r.slot)
-        usage.disk_exceeded = r.disk_exceeded or self.box.disk_full(r.run_dir)
+        usage.disk_exceeded = (r.disk_exceeded or self.box.disk_full(r.run_dir)
+                               or self.box.check_disk(r.run_dir, self.limits(limit)))
         try:
             output_bytes = os.path.getsize(r.log_path)
         except OSError:
@@ -222,11 +230,13 @@ class Runner:
                     slot = free.pop()
                     name = f"{job.index:05d}-{job.test}-{job.runtime}-{job.seed}"
                     running.append(self._start(name, self.test_argv(job), job, job.limit, slot))
+                for r in running:
+                    self._check(r)
                 still = []
                 for r in running:
                     if on_output is not None:
                         stream_pos = _stream(r.log_path, stream_pos, on_output)
-                    if self._still_running(r):
+                    if r.ended is None:
                         still.append(r)
                         continue
                     if on_output is not None:
@@ -253,8 +263,10 @@ class Runner:
     def _run_plain(self, name: str, argv, limit: float):
         """Runs argv in the sandbox (slot 0) to its end: (output, error or "")."""
         r = self._start(name, argv, None, limit, 0)
-        while self._still_running(r):
+        self._check(r)
+        while r.ended is None:
             time.sleep(0.02)
+            self._check(r)
         self.box.cleanup(r.proc, 0)
         self.box.release_run_dir(r.run_dir)
         output = read_tail(r.log_path, 1 << 20)

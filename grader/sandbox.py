@@ -332,6 +332,21 @@ class Sandbox:
             return -(rc - 128)
         return rc
 
+    def signal_kill(self, proc: subprocess.Popen, slot: int) -> None:
+        """Sends SIGKILL to every process of the run, once, without waiting
+        (so that several runs at their limit all die at once); cleanup()
+        makes sure afterwards."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        group = self._groups.get(proc.pid)
+        if group is not None:
+            group.signal_kill()
+        uid = self.slot_uid(slot)
+        if uid is not None:
+            uids_lib.kill_uid(uid)
+
     def kill(self, proc: subprocess.Popen, slot: int) -> None:
         """Kills the run's process group, its cgroup and, with a slot uid, every process of it."""
         try:
