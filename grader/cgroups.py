@@ -175,21 +175,9 @@ class _Group:
         """SIGKILLs every process in the group, until none is left (at most ~2 s).
         reap(), if given, collects exited children meanwhile (a zombie may
         still be listed in the group until its parent reaps it)."""
-        if self.version == 2:
-            try:
-                _write(os.path.join(self.dirs["v2"], "cgroup.kill"), 1)
-            except OSError:
-                pass
         deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        while time.monotonic() < deadline and self.pids():
+            self.signal_kill()
             if reap is not None:
                 reap()
             time.sleep(0.01)

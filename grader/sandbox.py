@@ -348,23 +348,20 @@ class Sandbox:
             uids_lib.kill_uid(uid)
 
     def kill(self, proc: subprocess.Popen, slot: int) -> None:
-        """Kills the run's process group, its cgroup and, with a slot uid, every process of it."""
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Kills the run's process group, its cgroup and, with a slot uid,
+        every process of it, until the last one is gone and reaped (orphans
+        are ours to reap); at most a few seconds."""
+        self.signal_kill(proc, slot)
         group = self._groups.get(proc.pid)
         if group is not None:
             group.kill(self._reap)
         uid = self.slot_uid(slot)
-        if uid is not None:
+        deadline = time.monotonic() + 2
+        while uid is not None and uids_lib.uids_with_processes([uid]) \
+                and time.monotonic() < deadline:
+            self._reap()
             uids_lib.kill_uid(uid)
-            # Until the last one is gone and reaped (orphans are ours to reap).
-            deadline = time.monotonic() + 2
-            while uids_lib.uids_with_processes([uid]) and time.monotonic() < deadline:
-                self._reap()
-                uids_lib.kill_uid(uid)
-                time.sleep(0.005)
+            time.sleep(0.005)
 
     def cleanup(self, proc: subprocess.Popen, slot: int) -> Usage:
         """After the run's main process ended: nothing it started survives;
