@@ -51,7 +51,7 @@ class Progress:
         j = result.job
         if not self.live:
             verdict = "PASS" if result.passed else "FAIL"
-            cpu = getattr(result, "cpu_seconds", None)
+            cpu = result.cpu_seconds
             line = (f"[{self.done_count}/{self.total}] {verdict} {j.test} "
                     f"({j.runtime}, seed {j.seed}) {result.seconds:.1f}s"
                     + (f", cpu {cpu:.1f}s" if cpu is not None else ""))

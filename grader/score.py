@@ -113,7 +113,7 @@ def summarize(parts, planned: dict, results) -> Summary:
         row.results.append(r)
         row.total_seconds += r.seconds
         row.max_seconds = max(row.max_seconds, r.seconds)
-        cpu = getattr(r, "cpu_seconds", None)
+        cpu = r.cpu_seconds
         if cpu is not None:
             row.cpu_runs += 1
             row.total_cpu_seconds += cpu
