@@ -1,5 +1,7 @@
 # grader/verdict_test.py: a run passes only on positive evidence (exit 0,
-# GoogleTest's report listing the test as completed, no premature-exit file).
+# GoogleTest's report listing the test as completed, no premature-exit file,
+# the tester's completion line with the run's nonce), and the report is
+# evidence the run wrote: never trusted, never able to hang or crash the grader.
 
 import json
 import os
@@ -19,11 +21,13 @@ def report(status="RUN", result="COMPLETED", failures=None, name="ReElection"):
     return {"testsuites": [{"name": "Raft2A", "testsuite": [case]}]}
 
 
-class JudgeTest(unittest.TestCase):
+class Judging(unittest.TestCase):
     def judge(self, rc, doc=None, timed_out=False, tail="", premature=False, output_bytes=10,
-              raw=None):
+              raw=None, nonce="", log=b"", make_report=None):
         with TempDir() as d:
             path = os.path.join(d, "report.json")
+            if make_report is not None:
+                make_report(path)
             if doc is not None:
                 with open(path, "w") as f:
                     json.dump(doc, f)
@@ -33,10 +37,15 @@ class JudgeTest(unittest.TestCase):
             pre = os.path.join(d, "premature")
             if premature:
                 open(pre, "w").close()
+            log_path = os.path.join(d, "log")
+            with open(log_path, "wb") as f:
+                f.write(log)
             obs = verdict.Observation(rc, timed_out, 60, 1.0, path, pre, tail, output_bytes,
-                                      32 << 20, 4096 << 20)
+                                      32 << 20, 4096 << 20, log_path=log_path, nonce=nonce)
             return verdict.judge(obs, TEST)
 
+
+class JudgeTest(Judging):
     def test_pass_needs_exit_zero_and_a_completed_report(self):
         self.assertEqual(self.judge(0, report()), verdict.Verdict(True, ""))
 
@@ -85,6 +94,76 @@ class JudgeTest(unittest.TestCase):
         self.assertIn("rejected its settings", self.judge(2, tail="lab: LAB_SEED bad\n").reason)
         self.assertIn("exit status 7", self.judge(7).reason)
         self.assertIn("although GoogleTest passed", self.judge(1, report()).reason)
+
+
+class UntrustedReportTest(Judging):
+    """Items 6-7 of issue 15: whatever sits where the report should be, the
+    grader neither hangs nor crashes, and the run fails with the reason."""
+
+    def test_a_fifo_fails_without_blocking(self):
+        v = self.judge(0, make_report=os.mkfifo)
+        self.assertEqual(v, verdict.Verdict(False, "GoogleTest's report is not a regular file "
+                                                   "(not trusted)"))
+
+    def test_a_link_is_not_followed(self):
+        with TempDir() as d:
+            target = os.path.join(d, "real.json")
+            with open(target, "w") as f:
+                json.dump(report(), f)
+            v = self.judge(0, make_report=lambda p: os.symlink(target, p))
+        self.assertFalse(v.passed)
+        self.assertIn("symbolic link", v.reason)
+
+    def test_a_huge_report_is_not_read(self):
+        def big(path):
+            with open(path, "wb") as f:
+                f.truncate(verdict.MAX_REPORT_BYTES + 1)
+        v = self.judge(0, make_report=big)
+        self.assertFalse(v.passed)
+        self.assertIn("over 4 MiB", v.reason)
+
+    def test_wrong_types_are_a_failed_run_not_a_crash(self):
+        for doc in ([], "x", {"testsuites": "x"}, {"testsuites": [{"testsuite": 3}]},
+                    {"testsuites": [{"name": "Raft2A", "testsuite": ["x"]}]},
+                    {"testsuites": [{"name": "Raft2A", "testsuite": [
+                        {"name": "ReElection", "failures": 5}]}]},
+                    {"testsuites": [{"name": "Raft2A", "testsuite": [
+                        {"name": "ReElection", "failures": ["not a dict"]}]}]}):
+            v = self.judge(0, doc)
+            self.assertFalse(v.passed, doc)
+            self.assertTrue(v.reason, doc)
+        self.assertIn("malformed", self.judge(0, []).reason)
+        self.assertIn("unreadable", self.judge(0, raw="[" * 100000).reason)
+        self.assertIn("unreadable", self.judge(0, raw="\xff\xfe garbage").reason)
+
+    def test_judge_never_raises(self):
+        obs = verdict.Observation(0, False, 60, 1.0, None, None, "", 0, 1, 1)
+        v = verdict.judge(obs, TEST)
+        self.assertFalse(v.passed)
+        self.assertIn("could not judge", v.reason)
+
+
+class CompletionChannelTest(Judging):
+    """Items 1-3: with a nonce, a passing report is not enough: the tester's
+    completion line with that nonce must be in the output."""
+
+    NONCE = "0123456789abcdef0123456789abcdef"
+
+    def test_a_forged_report_without_the_line_fails(self):
+        v = self.judge(0, report(), nonce=self.NONCE,
+                       log=b"[       OK ] Raft2A.ReElection\nlab-grade guess passed Raft2A.ReElection\n")
+        self.assertFalse(v.passed)
+        self.assertIn("never reported the test's completion", v.reason)
+
+    def test_the_line_for_another_test_does_not_count(self):
+        v = self.judge(0, report(), nonce=self.NONCE,
+                       log=verdict.completion_line(self.NONCE, "Raft2A.InitialElection"))
+        self.assertFalse(v.passed)
+
+    def test_the_line_with_the_nonce_passes_even_deep_in_the_output(self):
+        log = b"x" * (3 << 20) + verdict.completion_line(self.NONCE, TEST) + b"y" * 100
+        self.assertEqual(self.judge(0, report(), nonce=self.NONCE, log=log),
+                         verdict.Verdict(True, ""))
 
 
 if __name__ == "__main__":
