@@ -17,6 +17,7 @@ import dataclasses
 import math
 import os
 import re
+import secrets
 import time
 from pathlib import Path
 
@@ -77,9 +78,10 @@ def read_tail(path: str, limit: int = _TAIL_BYTES) -> str:
 
 
 class _Running:
-    def __init__(self, job, proc, slot, started, run_dir, log_path, limit):
+    def __init__(self, job, proc, slot, started, run_dir, log_path, limit, nonce=""):
         self.job = job
         self.limit = limit  # wall-clock seconds
+        self.nonce = nonce  # the run's secret (grader/verdict.py)
         self.proc = proc
         self.slot = slot
         self.started = started
@@ -121,7 +123,7 @@ class Runner:
             disk_bytes=self.settings.disk_mib << 20,
         )
 
-    def _env(self, run_dir: str, job: Job | None):
+    def _env(self, run_dir: str, job: Job | None, nonce: str = ""):
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": run_dir,
@@ -134,6 +136,8 @@ class Runner:
         if job is not None:
             env["LAB_RUNTIME"] = job.runtime
             env["LAB_SEED"] = str(job.seed)
+        if nonce:
+            env["LAB_GRADE_NONCE"] = nonce  # read and wiped by raft/grading_channel.cc
         return env
 
     def _start(self, name: str, argv, job, limit, slot) -> _Running:
@@ -151,9 +155,10 @@ class Runner:
         if not program.is_relative_to(self.work_dir.resolve()):
             readable.append(str(program.parent))
         argv = [a.replace("{run_dir}", str(run_dir)) for a in argv]
-        proc = self.box.start(argv, self._env(str(run_dir), job), str(run_dir), log_path,
+        nonce = secrets.token_hex(16) if job is not None else ""
+        proc = self.box.start(argv, self._env(str(run_dir), job, nonce), str(run_dir), log_path,
                               limits, slot, readable=readable)
-        return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path, limit)
+        return _Running(job, proc, slot, time.monotonic(), str(run_dir), log_path, limit, nonce)
 
     def _check(self, r: _Running) -> None:
         """Polls a run: notes when its main process ended; kills it at its
@@ -198,6 +203,8 @@ class Runner:
             output_bytes=output_bytes,
             output_limit=self.settings.output_mib << 20,
             memory_limit=self.settings.memory_mib << 20,
+            log_path=r.log_path,
+            nonce=r.nonce,
         )
         v = verdict.judge(obs, job.test)
         self.box.release_run_dir(r.run_dir)
