@@ -9,7 +9,14 @@
 #   result.ok, result.binary, result.error
 #
 # Each target is built by its own `bazel build` so a failure is never
-# mistaken for a success of an older binary.
+# mistaken for a success of an older binary. Test binaries are linked
+# statically for grading (--dynamic_mode=off: the tree's libraries are linked
+# into the binary, not loaded as shared objects), so a student definition of
+# a framework symbol is "multiple definition of ..." at link time instead of
+# a silent replacement at load time (the audit, grader/audit.py, rejects the
+# rest). A submission's build can run in a sandbox (grader/build_sandbox.py):
+# Bazel then runs in --batch mode with its own output root, so no Bazel
+# server outlives the sandbox.
 
 from __future__ import annotations
 
@@ -38,21 +45,38 @@ def split_label(target: str):
 
 
 def bazel_build_args(disk_cache: str | None):
-    args = ["--noshow_progress", "--color=no", "--curses=no"]
+    args = ["--noshow_progress", "--color=no", "--curses=no", "--dynamic_mode=off"]
     if disk_cache:
         args.append(f"--disk_cache={disk_cache}")
     return args
 
 
 class Builder:
-    def __init__(self, tree: Path, startup=(), disk_cache=None, log_dir: Path | None = None):
+    def __init__(self, tree: Path, startup=(), disk_cache=None, log_dir: Path | None = None,
+                 sandbox=None, output_root: Path | None = None):
+        """With `sandbox` (a BuildSandbox that has bubblewrap), builds in it,
+        in --batch mode under `output_root`."""
         self.tree = Path(tree)
         self.startup = list(startup)
         self.disk_cache = disk_cache
         self.log_dir = log_dir
+        self.sandbox = sandbox if sandbox is not None and sandbox.bwrap else None
+        self.output_root = Path(output_root) if output_root else None
+        if self.sandbox:
+            self.output_root.mkdir(parents=True, exist_ok=True)
+            self.startup = ["--batch", f"--output_user_root={self.output_root}", "--nohome_rc"]
+
+    def wrap(self, argv, cwd=None):
+        """argv to run in the build's view (unchanged without a sandbox)."""
+        if not self.sandbox:
+            return list(argv)
+        writable = [self.tree, self.output_root] + ([self.disk_cache] if self.disk_cache else [])
+        return self.sandbox.wrap(argv, cwd=cwd or self.tree, writable=writable)
 
     def _bazel(self, *args, capture=True, timeout=3600):
-        cmd = ["bazel", *self.startup, *args]
+        if self.disk_cache:
+            Path(self.disk_cache).mkdir(parents=True, exist_ok=True)
+        cmd = self.wrap(["bazel", *self.startup, *args])
         return subprocess.run(cmd, cwd=self.tree, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, errors="replace", timeout=timeout)

@@ -58,6 +58,9 @@ Grading a student:
                         are also scanned for calls student code has no reason
                         to make (exit, fork, signals, file and socket I/O, raw
                         threads, sleeps, clocks); those are listed as warnings.
+  --hold-for-review     when the audit or the static check finds anything, the
+                        Gradescope score is 0 and says it is held for review
+                        (the --json file keeps the score and the findings)
   --replay SEED TEST    run one test on one seed (with --runtime sim or
                         threads) and print its whole output
 
@@ -152,6 +155,7 @@ def parse_args(argv):
     p.add_argument("--seeds")
     p.add_argument("-j", "--jobs")
     p.add_argument("--submission")
+    p.add_argument("--hold-for-review", action="store_true")
     p.add_argument("--replay", nargs=2, metavar=("SEED", "TEST"))
     p.add_argument("--json")
     p.add_argument("--junit")

@@ -18,7 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from grader import audit as audit_lib
 from grader import build as build_lib
+from grader import build_sandbox
 from grader import disk_cache as disk_cache_lib
 from grader import outputs
 from grader import report
@@ -43,6 +45,7 @@ class Grade:
         self.out = out
         self.notes = []
         self.warnings = []
+        self.violations = []  # grader/audit.py's findings: each fails its binary's runs
         self.results = []
         self.started = time.time()
 
@@ -168,7 +171,7 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
         "graded_parts": [p.name for p in graded], "runtimes": args.runtimes, "seeds": args.seed_list,
         "jobs": args.jobs, "sandbox": box.describe(), "isolation_missing": box.missing(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(g.started)),
-        "warnings": [str(w) for w in g.warnings], "notes": g.notes,
+        "warnings": [str(w) for w in g.warnings], "audit": g.violations, "notes": g.notes,
     }
     graded_for_score = graded
     if args.replay:
@@ -178,15 +181,15 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
 
     def write_outputs(complete, interrupted=False):
         summary = score_lib.summarize(graded_for_score, planned, g.results)
-        m = dict(meta, complete=complete, interrupted=interrupted,
+        held = bool(args.hold_for_review and (g.warnings or g.violations))
+        m = dict(meta, complete=complete, interrupted=interrupted, held_for_review=held,
                  elapsed_seconds=round(time.time() - g.started, 1))
         header = (f"{what}; runtime {args.runtime}; seeds {args.seed_list}; "
                   f"sandbox: {box.describe()}")
         if box.runs_as_root:
             header = "WARNING: the runs of this grade executed as ROOT.\n" + header
-        if g.warnings:
-            header += "\nStatic check (for review):\n" + "\n".join(str(w) for w in g.warnings)
-        writers.write(summary, m, g.replay_of, header)
+        header += review_text(g)
+        writers.write(summary, m, g.replay_of, header, held)
         return summary
 
     for r in failed_now:
@@ -217,9 +220,23 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
     if interrupted:
         notes.append(f"interrupted: {len(g.results)} of {len(jobs) + len(failed_now)} runs done")
     notes.extend(f"isolation missing: {m}" for m in box.missing())
+    if args.hold_for_review and (g.warnings or g.violations):
+        notes.append("the score is held for review (--hold-for-review): Gradescope's file "
+                     "gives 0 until the instructor has looked at the findings above")
     g.say(report.final_report(summary, g.replay_of, requires, notes=notes,
-                              warnings=[str(w) for w in g.warnings]))
+                              warnings=[str(w) for w in g.warnings], audit=g.violations))
     return 130 if interrupted else (0 if summary.failed_runs == 0 else 1)
+
+
+def review_text(g) -> str:
+    """The audit's and the static check's findings, for every report."""
+    text = ""
+    if g.violations:
+        text += ("\nAudit of the compiled student code (each fails every run of its binary):\n"
+                 + "\n".join(g.violations))
+    if g.warnings:
+        text += "\nStatic check (for review):\n" + "\n".join(str(w) for w in g.warnings)
+    return text
 
 
 def _intake(g, submission, student_files, parts):
@@ -252,22 +269,56 @@ def _build_all(g, targets, submission, student_paths, known_parts, cache, work) 
     disk_cache = cache / "disk-cache"
     if submission is None:
         builder = build_lib.Builder(ROOT, disk_cache=str(disk_cache), log_dir=work / "build")
-        return _build_targets(g, builder, targets, work / "bin", disk_cache)
+        return _build_targets(g, builder, targets, work / "bin", disk_cache, student_paths)
+    box = build_sandbox.BuildSandbox.detect(use_bwrap=not g.args.no_bwrap)
+    g.say(f"  {box.describe()}")
+    if not box.bwrap:
+        g.notes.append(box.describe())
     with tree_lib.locked_tree(cache, ROOT, on_wait=lambda d: g.say(
             f"  waiting for another ./grade that is using {d}")) as dest:
         g.say(f"  pristine tree: {dest}")
         tree_lib.sync_tree(ROOT, dest, student_paths, submission, known_parts)
-        # Its Bazel server stops by itself after 10 idle minutes.
+        # Unsandboxed, its Bazel server stops by itself after 10 idle
+        # minutes; sandboxed, Bazel runs in --batch mode under its own root.
         builder = build_lib.Builder(dest, startup=["--max_idle_secs=600"],
-                                    disk_cache=str(disk_cache), log_dir=work / "build")
-        return _build_targets(g, builder, targets, work / "bin", disk_cache)
+                                    disk_cache=str(disk_cache), log_dir=work / "build",
+                                    sandbox=box, output_root=Path(str(dest) + ".bazel"))
+        return _build_targets(g, builder, targets, work / "bin", disk_cache, student_paths)
 
 
-def _build_targets(g, builder, targets, stage, disk_cache) -> dict:
-    """Builds and stages each target, holding the disk cache's build lock
-    meanwhile so that it is not pruned under the builds."""
+def _build_targets(g, builder, targets, stage, disk_cache, student_paths) -> dict:
+    """Builds, audits and stages each target, holding the disk cache's build
+    lock meanwhile so that it is not pruned under the builds."""
     with disk_cache_lib.build_lock(disk_cache):
-        return {target: _build_one(g, builder, target, stage) for target in targets}
+        built = {}
+        for target in targets:
+            b = _build_one(g, builder, target, stage)
+            if b.ok:
+                _audit(g, builder, target, b, student_paths)
+            built[target] = b
+        return built
+
+
+def _audit(g, builder, target, b, student_paths):
+    """Fails the target's every run if the student files compiled into it
+    break a rule of grader/audit.py (README "Honesty")."""
+    def run(argv, cwd=None, **kw):
+        return audit_lib.run_tool(builder.wrap(argv, cwd), cwd=cwd, **kw)
+
+    t0 = time.monotonic()
+    violations = audit_lib.audit_binary(builder.tree, target, student_paths, run)
+    g.say(f"  audited {target}'s student objects ({time.monotonic() - t0:.1f} s): "
+          + (f"{len(violations)} violation(s)" if violations else "clean"))
+    for v in violations:
+        if str(v) not in g.violations:
+            g.violations.append(str(v))
+    if violations:
+        shown = [str(v) for v in violations[:8]]
+        if len(violations) > 8:
+            shown.append(f"... and {len(violations) - 8} more")
+        b.ok = False
+        b.error = ("rejected by the audit of the compiled student code (README \"Honesty\"):\n"
+                   + "\n".join("    " + line for line in shown))
 
 
 def _plan(g, args, catalogue, parts, explicit, built, in_binary):

@@ -121,7 +121,9 @@ def to_junit(summary: score_lib.Summary, replay_of) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def to_gradescope(summary: score_lib.Summary, replay_of, header: str) -> str:
+def to_gradescope(summary: score_lib.Summary, replay_of, header: str, held: bool = False) -> str:
+    """held: the score is withheld (0) until the instructor reviews the
+    findings listed in the header (./grade --hold-for-review)."""
     tests = []
     for p in summary.parts.values():
         for t in p.tests:
@@ -144,6 +146,11 @@ def to_gradescope(summary: score_lib.Summary, replay_of, header: str) -> str:
                 "output": "\n".join(lines),
             })
     doc = {"score": summary.total, "output": header, "tests": tests}
+    if held:
+        doc["score"] = 0
+        doc["output"] = (f"Score held for the instructor's review (it would be "
+                         f"{summary.total:g}/{summary.max_total:g}); the findings are below.\n"
+                         + header)
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -155,10 +162,10 @@ class Writers:
         self.junit_path = junit_path
         self.gradescope_path = gradescope_path
 
-    def write(self, summary, meta, replay_of, header=""):
+    def write(self, summary, meta, replay_of, header="", held=False):
         if self.json_path:
             atomic_write(self.json_path, to_json(summary, meta, replay_of))
         if self.junit_path:
             atomic_write(self.junit_path, to_junit(summary, replay_of))
         if self.gradescope_path:
-            atomic_write(self.gradescope_path, to_gradescope(summary, replay_of, header))
+            atomic_write(self.gradescope_path, to_gradescope(summary, replay_of, header, held))

@@ -112,7 +112,7 @@ def _table(rows, aligns):
     return out
 
 
-def final_report(summary, replay_of, requires: dict, notes=(), warnings=()) -> str:
+def final_report(summary, replay_of, requires: dict, notes=(), warnings=(), audit=()) -> str:
     lines = []
     for p in summary.parts.values():
         lines.append("")
@@ -152,6 +152,11 @@ def final_report(summary, replay_of, requires: dict, notes=(), warnings=()) -> s
         lines.append(f"  {j.test} ({j.runtime}, seed {j.seed}, {r.seconds:.1f}s): {reason[0]}")
         lines.extend("      " + extra for extra in reason[1:8])
         lines.append(f"    replay: {replay_of(r)}")
+    if audit:
+        lines.append("")
+        lines.append(f"Audit of the compiled student code ({len(audit)} violation(s); each fails "
+                     "every run of its test binary):")
+        lines.extend(f"  {v}" for v in audit)
     if warnings:
         lines.append("")
         lines.append(f"Static check of the submission ({len(warnings)} for the instructor to review; "
