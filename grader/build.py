@@ -145,7 +145,7 @@ def _build_errors(target: str, output: str, max_lines: int = 40) -> str:
     lines = output.splitlines()
     keep = []
     for i, line in enumerate(lines):
-        if re.search(r"\berror\b|ERROR:|undefined reference|no such (target|package)", line):
+        if re.search(r"\berror\b|Error:|ERROR:|undefined reference|multiple definition|no such (target|package)", line):
             for extra in lines[i:i + 4]:
                 if extra not in keep[-6:]:
                     keep.append(extra)

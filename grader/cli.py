@@ -61,6 +61,9 @@ Grading a student:
   --hold-for-review     when the audit or the static check finds anything, the
                         Gradescope score is 0 and says it is held for review
                         (the --json file keeps the score and the findings)
+  --no-audit            report the audit's findings (README "Honesty") as notes
+                        instead of failing the runs: for testing the run
+                        isolation on its own, never for grading
   --replay SEED TEST    run one test on one seed (with --runtime sim or
                         threads) and print its whole output
 
@@ -156,6 +159,7 @@ def parse_args(argv):
     p.add_argument("-j", "--jobs")
     p.add_argument("--submission")
     p.add_argument("--hold-for-review", action="store_true")
+    p.add_argument("--no-audit", action="store_true")
     p.add_argument("--replay", nargs=2, metavar=("SEED", "TEST"))
     p.add_argument("--json")
     p.add_argument("--junit")

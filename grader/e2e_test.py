@@ -11,6 +11,10 @@
 # nothing outside the runs' folders changes. As root: a grade refuses to run
 # as root without slot uids, and a TMPDIR the slot uids cannot enter does
 # not cost the reference its marks.
+# The hostile ones of issue 15 (HOSTILE: a forged report, GoogleTest's API,
+# interposition, a FIFO report, a macro in raft.h, an #include or .incbin of
+# a secret) score nothing too, with the reason, within the time limit, and
+# change nothing outside the grade's own folders.
 #
 # It runs Bazel (through ./grade), so it cannot run inside `bazel test`:
 # ./test runs it afterwards. By hand:
@@ -127,6 +131,40 @@ PEEK = r"""    const char* paths[] = {PATHS};
     std::fflush(stdout);
 """
 
+# Issue 15: name -> (code at the top of raft.cc, code put at the start of
+# Raft::GetState, code after raft.h's include guard, words in every run's
+# reason). {secret} is the path of a file the submission must not read.
+FORGERY = {
+    "forges-report": (  # item 1: GoogleTest's report, then _exit(0)
+        "#include <cstdio>\n#include <unistd.h>\n",
+        '  if (FILE* f = std::fopen("report.json", "w")) {\n'
+        '    std::fputs("{\\"testsuites\\": []}", f);\n    std::fclose(f);\n  }\n  _exit(0);\n',
+        "", "uses `fopen`"),
+    "reaches-gtest": (  # item 2: GoogleTest's API from student code
+        "namespace testing { class UnitTest { public: static UnitTest* GetInstance(); }; }\n",
+        "  (void)testing::UnitTest::GetInstance();\n", "",
+        "uses `testing::UnitTest::GetInstance()`: GoogleTest"),
+    "interposes-libc": (  # item 3: a libc function the framework calls
+        "#include <sys/types.h>\n"
+        'extern "C" ssize_t write(int, const void*, size_t n) { return static_cast<ssize_t>(n); }\n',
+        "", "", "defines `write` outside the lab's namespaces"),
+    "interposes-tester": (  # item 3 + static linking: the tester's own function
+        "#include <functional>\n#include <string_view>\nnamespace raft {\n"
+        "void RunLabTest(std::string_view, const std::function<void()>&) {}\n}\n",
+        "", "", "multiple definition of"),
+    "fifo-report": (  # item 6: a FIFO where the report goes
+        "#include <sys/stat.h>\n", '  mkfifo("report.json", 0600);\n', "", "uses `mkfifo`"),
+    "macro-in-header": (  # raft.h's macros reach the tester
+        "", "", "#define EXPECT_TRUE(condition) ((void)(condition))\n",
+        "#defines the macro EXPECT_TRUE"),
+    "includes-secret": (  # item 5: #include of a file outside the build's view
+        '#include "{secret}"\n', "", "", "No such file or directory"),
+    "incbins-secret": (  # item 5: .incbin of one
+        'asm(".section .rodata\\n.incbin \\"{secret}\\"\\n.previous");\n', "", "",
+        "{secret}"),
+}
+SECRET = "raftlabs-e2e-secret-7b1f0c"  # the secret file's content
+
 
 def make_submission(directory: Path, raft_cc: str) -> None:
     (directory / "raft").mkdir(parents=True)
@@ -170,7 +208,8 @@ class GradeSubmissionsTest(unittest.TestCase):
              *options],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", timeout=900)
-        print(f"e2e: {name}: exit {r.returncode} in {time.monotonic() - t0:.0f} s", flush=True)
+        self.seconds = time.monotonic() - t0
+        print(f"e2e: {name}: exit {r.returncode} in {self.seconds:.0f} s", flush=True)
         last = r.stdout.rstrip("\n").rsplit("\n", 1)[-1]
         self.assertRegex(last, FINAL_LINE, f"{name}: the last line is not the summary:\n{r.stdout}")
         doc = json.loads(results.read_text())
@@ -189,6 +228,9 @@ class GradeSubmissionsTest(unittest.TestCase):
         self.assertIn("ignored raft/config.cc (not a student-editable file)", r.stdout)
         self.assertIn("ignored notes.txt", r.stdout)
         self.assertEqual(doc["warnings"], [])
+        self.assertEqual(doc["audit"], [])
+        self.assertIn("audited //raft:raft_test's student objects", r.stdout)
+        self.assertIn("clean", r.stdout)
 
     def check_bad(self, name):
         code, words = BAD[name]
@@ -226,7 +268,9 @@ class GradeSubmissionsTest(unittest.TestCase):
     def check_hostile(self, name):
         code, options, words = HOSTILE[name]
         raft_cc = HOSTILE_INCLUDES + self.reference.replace(ANCHOR, ANCHOR + ONCE.format(code), 1)
-        r, doc = self.grade(name, raft_cc, options=options)
+        # --no-audit: this tests the run sandbox on its own (the audit would
+        # reject fork, mmap and fopen before anything runs).
+        r, doc = self.grade(name, raft_cc, options=["--no-audit", *options])
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertEqual(doc["score"], 0, r.stdout)
         self.assertEqual(doc["failed_runs"], 3, r.stdout)
@@ -275,7 +319,7 @@ class GradeSubmissionsTest(unittest.TestCase):
                 .replace("CANARY", quote(canary)).replace("ESCAPE", quote(escape)))
         raft_cc = HOSTILE_INCLUDES + self.reference.replace(ANCHOR, ANCHOR + ONCE.format(code), 1)
         try:
-            r, doc = self.grade("peeks", raft_cc)
+            r, doc = self.grade("peeks", raft_cc, options=["--no-audit"])
         finally:
             listener.close()
             abstract.close()
@@ -319,6 +363,70 @@ class GradeSubmissionsTest(unittest.TestCase):
             self.assertEqual((doc["score"], doc["failed_runs"]), (15, 0), r.stdout)
         finally:
             shutil.rmtree(closed, ignore_errors=True)
+
+
+    def check_forgery(self, name):
+        """A hostile submission of issue 15 scores 0 with its reason, within
+        the grade's limits, reads no secret and changes nothing outside."""
+        top, in_get_state, in_header, words = FORGERY[name]
+        secret = self.dir / "secret.txt"
+        secret.write_text(SECRET + "\n")
+        os.chmod(secret, 0o600)
+        top, words = top.replace("{secret}", str(secret)), words.replace("{secret}", str(secret))
+        raft_cc = top + self.reference.replace(ANCHOR, ANCHOR + in_get_state, 1)
+        header = (ROOT / "raft" / "raft.h").read_text()
+        guard = "#define RAFT_RAFT_H_\n"
+        self.assertIn(guard, header)
+        before = sorted(p.name for p in self.dir.iterdir())
+        r, doc = self.grade(name, raft_cc, {"raft/raft.h": header.replace(guard, guard + in_header)},
+                            options=["--hold-for-review"])
+        self.assertLess(self.seconds, 600, f"{name}: the grade took {self.seconds:.0f} s")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(doc["score"], 0, r.stdout)
+        self.assertEqual((doc["passed_runs"], doc["failed_runs"]), (0, 3), r.stdout)
+        for run in doc["runs"]:
+            self.assertIn(words, run["reason"], f"{name}: {run['test']}: {run['reason']}")
+        self.assertTrue(r.stdout.rstrip().endswith("0 passed, 3 failed"), r.stdout)
+        # Nothing read, nothing changed outside: the secret is not in any output.
+        for path in (self.dir / f"{name}.json", self.dir / f"{name}-gradescope.json"):
+            self.assertNotIn(SECRET, path.read_text())
+        self.assertNotIn(SECRET, r.stdout)
+        self.assertEqual(secret.read_text(), SECRET + "\n")
+        after = sorted(p.name for p in self.dir.iterdir())
+        self.assertEqual(set(after) - set(before),
+                         {name, f"{name}.json", f"{name}-gradescope.json", f"{name}.xml"})
+        gradescope = json.loads((self.dir / f"{name}-gradescope.json").read_text())
+        if doc["audit"]:
+            self.assertTrue(doc["held_for_review"])
+            self.assertIn("held for the instructor's review", gradescope["output"])
+            self.assertIn(words, gradescope["output"])
+        return r, doc
+
+    def test_forges_report(self):
+        self.check_forgery("forges-report")
+
+    def test_reaches_gtest(self):
+        self.check_forgery("reaches-gtest")
+
+    def test_interposes_libc(self):
+        self.check_forgery("interposes-libc")
+
+    def test_interposes_tester(self):
+        self.check_forgery("interposes-tester")
+
+    def test_fifo_report(self):
+        self.check_forgery("fifo-report")
+
+    def test_macro_in_header(self):
+        self.check_forgery("macro-in-header")
+
+    def test_includes_secret(self):
+        r, _ = self.check_forgery("includes-secret")
+        self.assertIn("did not build", r.stdout)
+
+    def test_incbins_secret(self):
+        r, _ = self.check_forgery("incbins-secret")
+        self.assertIn("did not build", r.stdout)
 
 
 if __name__ == "__main__":
