@@ -50,7 +50,9 @@ FINAL_LINE = re.compile(r"^(\d+) passed, (\d+) failed$")
 # name -> (code put at the start of Raft::GetState, or None for a special
 # case; the words every run's reason must contain)
 BAD = {
-    "exits-early": ("  std::exit(0);  // pretend all is well\n", "before GoogleTest finished"),
+    # The audit rejects exit() before anything runs (the verdict's own check
+    # of an early exit is in verdict_test.py).
+    "exits-early": ("  std::exit(0);  // pretend all is well\n", "uses `exit`"),
     "hangs": ("  for (volatile bool spin = true; spin;) {\n  }\n", "timed out"),
     "crashes": ("  volatile int* volatile p = nullptr;\n  *p = 1;\n", "crashed"),
     "floods": ("  for (;;) std::fputs(\"flood flood flood flood flood flood flood\\n\", stdout);\n",
@@ -250,13 +252,14 @@ class GradeSubmissionsTest(unittest.TestCase):
     def test_exits_early(self):
         r, doc = self.check_bad("exits-early")
         self.assertTrue(any("ends the process" in w for w in doc["warnings"]), doc["warnings"])
-        self.assertIn("replay: ./grade --replay 1 Raft2A.", r.stdout)
+        self.assertTrue(any("uses `exit`" in v for v in doc["audit"]), doc["audit"])
 
     def test_hangs(self):
         self.check_bad("hangs")
 
     def test_crashes(self):
-        self.check_bad("crashes")
+        r, _ = self.check_bad("crashes")
+        self.assertIn("replay: ./grade --replay 1 Raft2A.", r.stdout)
 
     def test_floods(self):
         self.check_bad("floods")
