@@ -58,7 +58,11 @@ REFERENCE_NAMESPACES = LAB_NAMESPACES + HEADER_NAMESPACES + ("operator new", "op
 # ...except these parts of the standard library (file and process control).
 DENIED_IN_NAMESPACES = re.compile(
     r"fstream|filebuf|std::filesystem|std::__fs::|set_terminate|set_unexpected"
-    r"|std::experimental::filesystem|get_terminate|std::quick_exit|std::_Exit")
+    r"|std::experimental::filesystem|get_terminate|std::quick_exit|std::_Exit"
+    # Abseil's flag parsing reads files (--flagfile); its failure handler
+    # installs signal handlers.
+    r"|absl::(?:\w+::)?ParseCommandLine|absl::flags_internal::|absl::SetFlag"
+    r"|FailureSignalHandler")
 # C symbols allowed by name: what the compiler, the C++ ABI and the standard
 # headers reference, printing to stdout/stderr, strings, math, the heap.
 ALLOWED_C = frozenset("""
@@ -218,7 +222,12 @@ def _has_namespace(name: str, namespaces) -> bool:
     return qualified_name(name).startswith(namespaces)
 
 
-def check_definitions(path, syms, framework_strong) -> list:
+def check_definitions(path, syms, framework_strong, framework_weak=frozenset()) -> list:
+    """framework_strong/weak: the mangled names the framework's objects
+    define. A student definition may share a name with a framework one only
+    if both are weak (an inline function or template of a shared header:
+    the linker keeps the first copy, and the framework's objects come first
+    on the link line)."""
     out = []
     for s in syms:
         if s.kind not in _DEFINED or s.name.startswith((".L", "DW.ref.")):
@@ -228,7 +237,7 @@ def check_definitions(path, syms, framework_strong) -> list:
             out.append(Violation(path, f"defines `{s.demangled}` as a GNU ifunc (code that runs "
                                        "before the tester's)"))
             continue
-        if s.name in framework_strong:
+        if s.name in framework_strong or (s.kind not in "WVu" and s.name in framework_weak):
             out.append(Violation(path, f"defines `{s.demangled}`, which the framework defines "
                                        "(symbol interposition)"))
             continue
@@ -294,16 +303,19 @@ def audit_objects(execroot: Path, objects, student_paths, run=run_tool) -> list:
     execroot) against the others (the framework)."""
     students = set(student_paths)
     mine = [(o, source_of(o)) for o in objects if source_of(o) in students]
-    framework_strong = set()
+    framework_strong, framework_weak = set(), set()
     for o in objects:
         if source_of(o) not in students:
-            framework_strong.update(s.name for s in symbols(execroot / o, run)
-                                    if s.kind in "TDBRCGS" and s.kind in _DEFINED)
+            for s in symbols(execroot / o, run):
+                if s.kind in "TDBRCGSi":
+                    framework_strong.add(s.name)
+                elif s.kind in "WVu":
+                    framework_weak.add(s.name)
     violations = []
     for o, path in mine:
         syms = symbols(execroot / o, run)
         demangle_all(syms, run)
-        violations += check_definitions(path, syms, framework_strong)
+        violations += check_definitions(path, syms, framework_strong, framework_weak)
         violations += check_references(path, syms)
         violations += check_sections(path, execroot / o, run)
         violations += check_instructions(path, execroot / o, run)

@@ -20,6 +20,8 @@ namespace raft {
 void RunLabTest(const std::string& name) { (void)name; }
 inline int Helper() { return 1; }
 int UsesHelper() { return Helper(); }
+struct Checks { __attribute__((noinline)) int Count() { return 3; } };
+int Counted() { Checks c; return c.Count(); }
 }
 """
 
@@ -101,8 +103,11 @@ namespace raft {
 void RunLabTest(const std::string&) {}
 inline int Helper() { return 2; }
 int Mine() { return Helper(); }
+struct Checks { int Count(); };
+int Checks::Count() { return 0; }  // a strong copy of the tester's inline function
 }
 """, "defines `write` outside the lab's namespaces",
+                         "defines `raft::Checks::Count()`, which the framework defines",
                          "defines `raft::RunLabTest(std::__cxx11::basic_string<char, "
                          "std::char_traits<char>, std::allocator<char> > const&)`, which the "
                          "framework defines")
