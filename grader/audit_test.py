@@ -20,7 +20,7 @@ namespace raft {
 void RunLabTest(const std::string& name) { (void)name; }
 inline int Helper() { return 1; }
 int UsesHelper() { return Helper(); }
-struct Checks { __attribute__((noinline)) int Count() { return 3; } };
+struct Checks { __attribute__((noipa)) int Count() { return 3; } };
 int Counted() { Checks c; return c.Count(); }
 }
 """
