@@ -234,6 +234,15 @@ class GradeSubmissionsTest(unittest.TestCase):
         self.assertIn("audited //raft:raft_test's student objects", r.stdout)
         self.assertIn("clean", r.stdout)
 
+    def test_reference_without_bubblewrap(self):
+        # Every mode: without bubblewrap the build is not sandboxed (and the
+        # report says so), but the audit, static linking and the nonce hold.
+        r, doc = self.grade("reference-no-bwrap", self.reference, args=["--no-bwrap"])
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual((doc["score"], doc["max_score"]), (15, 15), r.stdout)
+        self.assertEqual(doc["audit"], [])
+        self.assertIn("builds not sandboxed (turned off with --no-bwrap)", r.stdout)
+
     def check_bad(self, name):
         code, words = BAD[name]
         if code is None:
