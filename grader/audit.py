@@ -19,6 +19,9 @@
 #     .preinit_array, .init/.ctors sections, GNU ifuncs) and any section the
 #     compiler does not emit for C++ (an assembler .section/.incbin);
 #   - syscall instructions (inline assembly);
+#   - headers read from outside the tree and the system's include folders
+#     (the compile's dependency file; the build sandbox stops the read
+#     itself, this catches it where there is no sandbox);
 #   - a macro that reaches framework code: a student header may define only
 #     its include guard; a student .cc may define or undefine macros only
 #     after its last #include (found with the preprocessor's -dD output, so
@@ -298,6 +301,32 @@ def check_instructions(path, obj: Path, run=run_tool) -> list:
             for i in found]
 
 
+# Where a student file's compile may read headers (absolute paths): the
+# system's and the compiler's. Relative paths are inside the build's tree.
+_INCLUDE_ROOTS = ("/usr/include/", "/usr/lib/gcc/")
+
+
+def check_includes(path, depfile: Path) -> list:
+    """Files the compile read outside the tree and the system headers, from
+    its dependency file (also where the build is not sandboxed: the run never
+    starts, though the compiler's messages may already have shown them)."""
+    try:
+        text = depfile.read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    deps = text.replace("\\\n", " ").split(":", 1)[-1].split()
+    out = []
+    for dep in deps:
+        norm = os.path.normpath(dep)
+        if os.path.isabs(norm):
+            if not norm.startswith(_INCLUDE_ROOTS):
+                out.append(Violation(path, f"reads {norm} at compile time (outside the tree and "
+                                           "the system headers)"))
+        elif norm == ".." or norm.startswith("../"):
+            out.append(Violation(path, f"reads {dep} at compile time (outside the tree)"))
+    return out
+
+
 def audit_objects(execroot: Path, objects, student_paths, run=run_tool) -> list:
     """Audits the student files' objects among `objects` (paths relative to
     execroot) against the others (the framework)."""
@@ -319,6 +348,7 @@ def audit_objects(execroot: Path, objects, student_paths, run=run_tool) -> list:
         violations += check_references(path, syms)
         violations += check_sections(path, execroot / o, run)
         violations += check_instructions(path, execroot / o, run)
+        violations += check_includes(path, execroot / re.sub(r"\.o$", ".d", o))
     return _dedupe(violations)
 
 

@@ -129,6 +129,17 @@ long Raw() { long r; asm volatile("syscall" : "=a"(r) : "a"(39)); return r; }
 asm(".section .payload,\\"a\\"\\n.byte 1,2,3\\n.previous");
 """, "contains a `syscall` instruction", "section .payload")
 
+    def test_headers_from_outside_the_tree(self):
+        with TempDir() as d:
+            dep = d / "raft.pic.d"
+            dep.write_text("raft.pic.o: raft/raft.cc raft/raft.h /usr/include/c++/12/vector \\\n"
+                           " /root/secret.h raft/../../../etc/hosts\n")
+            found = [str(v) for v in audit.check_includes("raft/raft.cc", dep)]
+        self.assertEqual(found, [
+            "raft/raft.cc: reads /root/secret.h at compile time (outside the tree and the "
+            "system headers)",
+            "raft/raft.cc: reads raft/../../../etc/hosts at compile time (outside the tree)"])
+
     def test_names_of_the_lab_are_recognized(self):
         self.assertEqual(audit.qualified_name("void labrpc::Encode<raft::X>(raft::X const&)"),
                          "labrpc::Encode<raft::X>")
