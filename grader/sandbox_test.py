@@ -17,13 +17,17 @@ from grader import runner, sandbox, uids
 from grader.testing import TempDir, tree_root
 
 # Writes GoogleTest's report (for the test named by --gtest_filter) and exits 0.
-PASS = r"""
+FORGED = r"""
 for a in "$@"; do case "$a" in --gtest_output=json:*) out="${a#--gtest_output=json:}";; esac; done
 printf '{"testsuites":[{"name":"S","testsuite":[{"name":"T","status":"RUN","result":"COMPLETED"}]}]}' > "$out"
 echo "[  PASSED  ] 1 test."
 """
+# ...and prints the tester's completion line with the run's nonce, as
+# raft/grading_channel.cc does.
+PASS = FORGED + 'printf \'lab-grade %s passed S.T\\n\' "$LAB_GRADE_NONCE"\n'
 SCRIPTS = {
     "pass": PASS,
+    "forged": FORGED,
     "early_exit": "echo '[  PASSED  ] 1 test.'\nexit 0\n",
     "hang": "while :; do sleep 1; done\n",
     "flood": "yes 'spam spam spam spam spam spam spam'\n",
@@ -113,6 +117,11 @@ class RunnerTest(unittest.TestCase):
             self.assertEqual(_snapshot(d / "bin"), before)
             self.assertEqual(os.listdir(d / "work" / "runs"), [])
             return [results[i] for i in range(len(names))]
+
+    def test_a_report_without_the_completion_line_fails(self):
+        forged, = self.run_jobs(["forged"])
+        self.assertFalse(forged.passed)
+        self.assertIn("never reported the test's completion", forged.reason)
 
     def test_verdicts(self):
         passed, early, hang, flood, crash = self.run_jobs(
