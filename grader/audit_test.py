@@ -48,11 +48,12 @@ std::unique_ptr<Raft> Make() { return std::make_unique<Raft>(); }
 """
 
 
-def compile_to(root: Path, rel_obj: str, source: str) -> None:
+def compile_to(root: Path, rel_obj: str, source: str, flags=()) -> None:
     src = root / (rel_obj + ".cc")
     src.parent.mkdir(parents=True, exist_ok=True)
     src.write_text(source)
-    subprocess.run(["g++", "-std=c++20", "-O2", "-fPIC", "-c", str(src), "-o", str(root / rel_obj)],
+    subprocess.run(["g++", "-std=c++20", "-O2", "-fPIC", *flags, "-c", str(src),
+                    "-o", str(root / rel_obj)],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -120,6 +121,17 @@ namespace raft { int Pick() { return 1; } }
 extern "C" int (*resolve())() { return raft::Pick; }
 extern "C" int picked() __attribute__((ifunc("resolve")));
 """, "section .init_array.00101", "as a GNU ifunc")
+
+    def test_a_sanitizer_build_passes_but_not_a_second_early_constructor(self):
+        with TempDir() as d:
+            compile_to(d, FRAMEWORK_OBJ, FRAMEWORK)
+            compile_to(d, STUDENT_OBJ, CLEAN, ["-fsanitize=thread"])
+            self.assertEqual(audit.audit_objects(d, [FRAMEWORK_OBJ, STUDENT_OBJ], STUDENTS), [])
+            compile_to(d, STUDENT_OBJ, CLEAN + "int early;\n__attribute__((constructor(99))) "
+                       "static void Early() { early = 1; }\n", ["-fsanitize=thread", "-w"])
+            found = [str(v) for v in audit.audit_objects(d, [FRAMEWORK_OBJ, STUDENT_OBJ],
+                                                         STUDENTS)]
+        self.assertTrue(any("section .init_array.00099" in v for v in found), found)
 
     def test_syscall_instruction_and_foreign_section(self):
         self.assertFlags("""
