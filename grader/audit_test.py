@@ -45,6 +45,8 @@ void Raft::Append(long term) {
 }
 std::unique_ptr<Raft> Make() { return std::make_unique<Raft>(); }
 }
+template <> struct std::hash<raft::Entry> { size_t operator()(const raft::Entry& e) const; };
+size_t std::hash<raft::Entry>::operator()(const raft::Entry& e) const { return e.term; }
 """
 
 
@@ -92,7 +94,12 @@ void Fake() {
         self.assertFlags("""
 namespace testing { class UnitTest { public: static UnitTest* GetInstance(); }; }
 namespace raft { void* Reach() { return testing::UnitTest::GetInstance(); } }
-""", "uses `testing::UnitTest::GetInstance()`: GoogleTest")
+namespace raft { struct Entry {}; }
+namespace testing { template <typename T> bool Equal(const T&, const T&); }
+template <> bool testing::Equal<raft::Entry>(const raft::Entry&, const raft::Entry&) { return true; }
+""", "uses `testing::UnitTest::GetInstance()`: GoogleTest",
+                         "defines `bool testing::Equal<raft::Entry>(raft::Entry const&, "
+                         "raft::Entry const&)` outside the lab's namespaces")
 
     def test_interposition(self):
         # Item 3: define what libc or the tester define.
