@@ -45,7 +45,8 @@ std::string VisualizationPath() {
 
 Config::Config(int n, bool unreliable, int64_t maxraftstate)
     : Tester(n, {.name = "kvraft tester", .server = "server", .prefix = "kv-"}),
-      maxraftstate_(maxraftstate) {
+      maxraftstate_(maxraftstate),
+      monitor_(n, "server") {
   {
     lab::MutexLock l(&mu_);
     servers_.resize(n);
@@ -138,8 +139,13 @@ std::optional<int> Config::Leader() {
   for (int i = 0; i < n_; ++i) {
     std::shared_ptr<Server> server = ServerOf(i);
     if (server == nullptr) continue;
-    lab::TaskGroup::Scope scope(*server->group);
-    if (server->service->raft()->GetState().second) return i;
+    std::pair<int64_t, bool> state;
+    {
+      lab::TaskGroup::Scope scope(*server->group);
+      state = server->service->raft()->GetState();
+    }
+    ReportViolation(monitor_.ObserveState(i, state.first, state.second));
+    if (state.second) return i;
   }
   return std::nullopt;
 }
@@ -162,6 +168,7 @@ std::pair<std::vector<int>, std::vector<int>> Config::MakePartition() {
 
 void Config::ShutdownServer(int i) {
   std::shared_ptr<Server> server;
+  std::vector<std::string> ends;
   {
     lab::MutexLock l(&mu_);
     ConnectLocked(i, All(), false);
@@ -172,10 +179,13 @@ void Config::ShutdownServer(int i) {
       saved_[static_cast<size_t>(i)] = saved_[static_cast<size_t>(i)]->Copy();
     }
     server = std::move(servers_[static_cast<size_t>(i)]);
+    // The killed instance's ends (Retire points them at a sentinel).
+    ends = std::move(end_names_[static_cast<size_t>(i)]);
+    end_names_[static_cast<size_t>(i)].clear();
   }
-  if (server != nullptr && !StopServer(std::move(server))) {
-    Fail(StopFailure(i, " (a task that never blocks?)"));
-  }
+  // Kill as in Go: KVServer::Kill (which kills its Raft) now, its tasks
+  // after a grace period.
+  if (server != nullptr) Retire(i, std::move(server), ends);
   NoteEvent(absl::StrCat("server ", i, " shut down"));
 }
 
@@ -212,10 +222,7 @@ void Config::StartServer(int i) {
   auto kv_service = std::make_shared<labrpc::Service>("KVServer");
   kv_service->Register("Get", kv, &KVServer::Get);
   kv_service->Register("PutAppend", kv, &KVServer::PutAppend);
-  auto raft_service = std::make_shared<labrpc::Service>("Raft");
-  raft_service->Register("RequestVote", rf, &raft::Raft::RequestVote);
-  raft_service->Register("AppendEntries", rf, &raft::Raft::AppendEntries);
-  raft_service->Register("InstallSnapshot", rf, &raft::Raft::InstallSnapshot);
+  auto raft_service = MakeRaftService(i, rf);
   auto rpc_server = std::make_shared<labrpc::Server>(server->group.get());
   rpc_server->AddService(kv_service);
   rpc_server->AddService(raft_service);
@@ -226,6 +233,37 @@ void Config::StartServer(int i) {
   }
   net_->AddServer(ServerName(i), std::move(rpc_server));
   NoteEvent(absl::StrCat("server ", i, " started"));
+}
+
+std::shared_ptr<labrpc::Service> Config::MakeRaftService(int i, raft::Raft* rf) {
+  // The monitor's wrappers make no runtime call unless it finds a violation,
+  // so they leave every schedule as it was.
+  auto svc = std::make_shared<labrpc::Service>("Raft");
+  svc->Register<raft::RequestVoteArgs, raft::RequestVoteReply>(
+      "RequestVote",
+      [this, i, rf](const raft::RequestVoteArgs& args, raft::RequestVoteReply* reply) {
+        rf->RequestVote(args, reply);
+        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
+      });
+  svc->Register<raft::AppendEntriesArgs, raft::AppendEntriesReply>(
+      "AppendEntries",
+      [this, i, rf](const raft::AppendEntriesArgs& args, raft::AppendEntriesReply* reply) {
+        ReportViolation(monitor_.ObserveAppendEntries(i, args));
+        rf->AppendEntries(args, reply);
+      });
+  svc->Register<raft::InstallSnapshotArgs, raft::InstallSnapshotReply>(
+      "InstallSnapshot",
+      [this, i, rf](const raft::InstallSnapshotArgs& args, raft::InstallSnapshotReply* reply) {
+        ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
+        rf->InstallSnapshot(args, reply);
+      });
+  return svc;
+}
+
+void Config::ReportViolation(const std::string& violation) {
+  if (violation.empty()) return;
+  RecordFailure(absl::StrCat(violation, "; ", monitor_.DescribePeers(),
+                             "; replay: ", raft::CurrentReplayCommand()));
 }
 
 int64_t Config::LogSize() const {

@@ -18,8 +18,13 @@
 //   }
 //
 // Server i lives in a lab::TaskGroup "kv-i" (its KVServer's and Raft's
-// tasks and its RPC handlers); ShutdownServer(i) kills the group, so a shut
-// down server runs no code at all. Failures, tester tasks (Config::Go), the
+// tasks and its RPC handlers). ShutdownServer(i) takes it out of the
+// network at once and calls KVServer::Kill (which kills its Raft); as in
+// Go, the killed instance keeps running for a grace period, watched (an RPC
+// its Raft starts then fails the test: raft/kill_watch.h), before its group
+// is killed. The Raft safety monitors of Lab 2 (raft/safety_monitor.h)
+// watch every test: one leader per term, one vote per server per term, Log
+// Matching and Leader Completeness on every AppendEntries. Failures, tester tasks (Config::Go), the
 // watchdog and Begin/End are raft::Tester's (raft/tester.h), as in the Lab 2
 // tester: a failed check throws raft::TestFailed, which ends the test body
 // or the tester task that made it.
@@ -46,6 +51,7 @@
 #include "labrpc/persister.h"
 #include "labrpc/runtime/lab.h"
 #include "linearizability/kv.h"
+#include "raft/safety_monitor.h"
 #include "raft/tester.h"
 
 namespace kvraft {
@@ -110,7 +116,8 @@ class Config : public raft::Tester {
   // A server whose Raft says it leads, if any.
   std::optional<int> Leader();
   // Shuts server i down: disconnects it, deletes it from the network, keeps
-  // a copy of what it persisted, kills it and its tasks.
+  // a copy of what it persisted, kills it; its tasks are killed after a
+  // grace period, in a tester task.
   void ShutdownServer(int i);
   // (Re)starts server i from a copy of what it persisted, with fresh ends;
   // not connected until ConnectAll / Partition.
@@ -140,6 +147,11 @@ class Config : public raft::Tester {
   void NoteEvent(std::string description);
   void Record(linearizability::KvOperation op);
   void CountOp();
+  // Server i's Raft handlers, wrapped so that the monitor sees each RPC.
+  std::shared_ptr<labrpc::Service> MakeRaftService(int i, raft::Raft* rf);
+  // Records a safety violation (if `violation` is not empty), with the
+  // servers as last seen and the seed.
+  void ReportViolation(const std::string& violation);
 
   const int64_t maxraftstate_;
 
@@ -157,6 +169,9 @@ class Config : public raft::Tester {
 
   // Clerk calls made, for the cost line.
   int64_t ops_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Called by the handlers too; it has its own lock (no scheduling point).
+  raft::SafetyMonitor monitor_;
 };
 
 // Runs a Lab 3 test body in a world made from the environment, like

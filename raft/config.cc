@@ -57,7 +57,8 @@ Config::Config(int n, bool unreliable, bool snapshot)
     : Tester(n, {.name = "raft tester", .server = "peer", .prefix = "raft-", .count_bytes = true}),
       snapshot_(snapshot),
       cut_(new std::atomic<bool>[static_cast<size_t>(n) * n]()),
-      append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()) {
+      append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()),
+      monitor_(n) {
   {
     lab::MutexLock l(&mu_);
     peers_.resize(n);
@@ -116,16 +117,19 @@ void Config::Crash1(int i) {
   Disconnect(i);
   net_->DeleteServer(ServerName(i));
   std::shared_ptr<Peer> peer;
+  std::vector<std::string> ends;
   {
     lab::MutexLock l(&mu_);
     // A new persister, so the old instance cannot change what the next one
     // reads; it holds what was persisted up to now.
     if (saved_[i] != nullptr) saved_[i] = saved_[i]->Copy();
     peer = std::move(peers_[i]);
+    // Its ends are the killed instance's now (Retire points them at a
+    // sentinel); Start1 makes new ones.
+    ends = std::move(end_names_[i]);
+    end_names_[i].clear();
   }
-  if (peer != nullptr && !StopServer(std::move(peer))) {
-    Fail(StopFailure(i, " (a task that never blocks?)"));
-  }
+  if (peer != nullptr) Retire(i, std::move(peer), ends);
 }
 
 void Config::Start1(int i) {
@@ -181,10 +185,14 @@ void Config::Start1(int i, ApplierKind applier) {
     peer->service = std::make_unique<Raft>(ends, i, persister, apply_ch);
   }
   Raft* rf = peer->service.get();
+  std::shared_ptr<KillWatch> watch = peer->watch;
   if (applier == ApplierKind::kSnapshot) {
-    peer->group->Go("tester applier", [this, i, rf, apply_ch] { SnapshotApplier(i, rf, *apply_ch); });
+    peer->group->Go("tester applier", [this, i, rf, apply_ch, watch] {
+      SnapshotApplier(i, rf, *apply_ch, *watch);
+    });
   } else {
-    peer->group->Go("tester applier", [this, i, apply_ch] { PlainApplier(i, *apply_ch); });
+    peer->group->Go("tester applier",
+                    [this, i, apply_ch, watch] { PlainApplier(i, *apply_ch, *watch); });
   }
 
   auto server = std::make_shared<labrpc::Server>(peer->group.get());
@@ -197,24 +205,27 @@ void Config::Start1(int i, ApplierKind applier) {
 }
 
 std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
-  // The wrappers make no runtime call unless a test asked for one (SetLink,
-  // CheckLeadersOnAppendEntries), so they leave every schedule as it was.
+  // The wrappers make no runtime call unless a test asked for one (SetLink)
+  // or the monitor finds a violation, so they leave every schedule as it
+  // was.
   auto svc = std::make_shared<labrpc::Service>("Raft");
   svc->Register<RequestVoteArgs, RequestVoteReply>(
       "RequestVote", [this, i, rf](const RequestVoteArgs& args, RequestVoteReply* reply) {
         rf->RequestVote(args, reply);
+        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
         DropReplyIfCut(i, args.candidate_id);
       });
   svc->Register<AppendEntriesArgs, AppendEntriesReply>(
       "AppendEntries", [this, i, rf](const AppendEntriesArgs& args, AppendEntriesReply* reply) {
         append_entries_count_[i].fetch_add(1);
-        if (watch_leaders_.load()) ObserveLeader(args.term, args.leader_id);
+        ReportViolation(monitor_.ObserveAppendEntries(i, args));
         rf->AppendEntries(args, reply);
         DropReplyIfCut(i, args.leader_id);
       });
   svc->Register<InstallSnapshotArgs, InstallSnapshotReply>(
       "InstallSnapshot",
       [this, i, rf](const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
+        ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
         rf->InstallSnapshot(args, reply);
         DropReplyIfCut(i, args.leader_id);
       });
@@ -229,20 +240,15 @@ void Config::DropReplyIfCut(int i, int caller) const {
   throw lab::TaskKilled{};
 }
 
-void Config::ObserveLeader(int64_t term, int leader) {
-  std::string error;
-  {
-    lab::MutexLock l(&mu_);
-    auto [it, fresh] = leader_of_term_.emplace(term, leader);
-    if (!fresh && it->second != leader) {
-      error = absl::StrCat("term ", term, " has two leaders: ", it->second, " and ", leader,
-                           " both sent AppendEntries");
-    }
-  }
-  if (!error.empty()) RecordFailure(error);
+void Config::ReportViolation(const std::string& violation) {
+  if (violation.empty()) return;
+  RecordFailure(absl::StrCat(violation, "; ", monitor_.DescribePeers(),
+                             "; replay: ", CurrentReplayCommand()));
 }
 
-void Config::CheckLeadersOnAppendEntries() { watch_leaders_.store(true); }
+void Config::ObserveState(int i, int64_t term, bool is_leader) {
+  ReportViolation(monitor_.ObserveState(i, term, is_leader));
+}
 
 void Config::Connect(int i) {
   lab::MutexLock l(&mu_);
@@ -296,15 +302,25 @@ StartResult Config::Start(int i, const std::string& command) {
   std::shared_ptr<Peer> peer = PeerOf(i);
   if (peer == nullptr) return StartResult{-1, -1, false};
   // Tasks Start spawns (to send AppendEntries at once) belong to the peer.
-  lab::TaskGroup::Scope scope(*peer->group);
-  return peer->service->Start(command);
+  StartResult r;
+  {
+    lab::TaskGroup::Scope scope(*peer->group);
+    r = peer->service->Start(command);
+  }
+  ObserveState(i, r.term, r.is_leader);
+  return r;
 }
 
 std::pair<int64_t, bool> Config::GetState(int i) {
   std::shared_ptr<Peer> peer = PeerOf(i);
   if (peer == nullptr) return {-1, false};
-  lab::TaskGroup::Scope scope(*peer->group);
-  return peer->service->GetState();
+  std::pair<int64_t, bool> state;
+  {
+    lab::TaskGroup::Scope scope(*peer->group);
+    state = peer->service->GetState();
+  }
+  ObserveState(i, state.first, state.second);
+  return state;
 }
 
 // --- Appliers -------------------------------------------------------------------
@@ -322,23 +338,42 @@ std::string Config::CheckLogsLocked(int i, const ApplyMsg& m, bool* prev_ok) {
   }
   *prev_ok = logs_[i].count(m.command_index - 1) > 0;
   logs_[i][m.command_index] = v;
+  if (error.empty()) monitor_.ObserveApplied(m.command_index, v);
   if (m.command_index > max_index_) max_index_ = m.command_index;
   return error;
 }
 
-void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch) {
+bool Config::AfterKill(int i, KillWatch& watch, const ApplyMsg& m) {
+  if (!watch.killed()) return false;
+  const std::string error =
+      watch.OnApply(m.snapshot_valid ? m.snapshot_index : m.command_index, lab::Now());
+  if (!error.empty()) RecordFailure(absl::StrCat("peer ", i, "'s killed instance ", error));
+  return true;
+}
+
+void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch, KillWatch& watch) {
+  // The last index this instance applied: a live peer's commit index never
+  // goes back, so it applies each index once, in order.
+  int64_t last = 0;
   while (std::optional<ApplyMsg> m = ch.Recv()) {
+    if (AfterKill(i, watch, *m)) continue;
     if (!m->command_valid) continue;  // ignore other kinds of ApplyMsg
     std::string error;
     absl::Duration delay;
     {
       lab::MutexLock l(&mu_);
       delay = apply_delay_[i];
-      bool prev_ok = false;
-      error = CheckLogsLocked(i, *m, &prev_ok);
-      if (error.empty() && m->command_index > 1 && !prev_ok) {
-        error = absl::StrCat("server ", i, " apply out of order ", m->command_index);
+      if (m->command_index <= last) {
+        error = absl::StrCat("server ", i, " applied index ", m->command_index, " after index ",
+                             last, ": its commit index went back");
+      } else {
+        bool prev_ok = false;
+        error = CheckLogsLocked(i, *m, &prev_ok);
+        if (error.empty() && m->command_index > 1 && !prev_ok) {
+          error = absl::StrCat("server ", i, " apply out of order ", m->command_index);
+        }
       }
+      last = std::max(last, m->command_index);
     }
     // Keep reading after an error, so that Raft does not block.
     if (!error.empty()) RecordFailure(absl::StrCat("apply error: ", error));
@@ -380,8 +415,9 @@ std::string Config::IngestSnapshotLocked(int i, const std::string& snapshot, int
   return "";
 }
 
-void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch) {
+void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch, KillWatch& watch) {
   while (std::optional<ApplyMsg> m = ch.Recv()) {
+    if (AfterKill(i, watch, *m)) continue;
     std::string error;
     std::string snapshot;
     absl::Duration delay;

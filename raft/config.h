@@ -16,9 +16,18 @@
 //   }
 //
 // Each peer i lives in a lab::TaskGroup "raft-i": its Raft's tasks, its RPC
-// handlers and the tester's applier for it. Crash1(i) kills that group, so a
-// crashed peer runs no code at all; Start1(i) builds a new peer from a copy
-// of what the old one persisted.
+// handlers and the tester's applier for it. Crash1(i) takes it out of the
+// network at once and calls its Kill(); as in Go, the killed instance keeps
+// running for a grace period, watched (a late ApplyMsg or RPC fails the
+// test: raft/kill_watch.h), before its group is killed. Start1(i) builds a
+// new peer from a copy of what the old one persisted.
+//
+// Safety is checked continuously in every test (raft/safety_monitor.h):
+// one leader per term, one vote per peer per term, Log Matching and Leader
+// Completeness on every AppendEntries, and in the appliers, applied
+// prefixes that agree and no peer applying an index twice or going back.
+// The first violation fails the test, naming the peers' terms and roles as
+// last seen, and the seed.
 //
 // Commands: tests pass ints (Cmd(x) makes the bytes, the decimal digits) or
 // any string. Appliers record every applied command per peer, and compare
@@ -52,6 +61,7 @@
 #include "labrpc/persister.h"
 #include "labrpc/runtime/lab.h"
 #include "raft/raft.h"
+#include "raft/safety_monitor.h"
 #include "raft/tester.h"
 
 namespace raft {
@@ -89,8 +99,8 @@ class Config : public Tester {
   ~Config() override;
 
   // Crashes peer i: disconnect, delete its server, keep a copy of what it
-  // persisted, Kill it, kill its task group and wait for it. No-op for its
-  // Raft if it is down already.
+  // persisted, Kill it; its task group is killed after a grace period (see
+  // above), in a tester task. No-op for its Raft if it is down already.
   void Crash1(int i);
   // (Re)starts peer i from a copy of its persisted state, with fresh ends
   // and a new applier; ingests its snapshot, if any. Not connected until
@@ -135,11 +145,6 @@ class Config : public Tester {
   int64_t CheckTerms();
   // Checks that no connected peer thinks it is the leader.
   void CheckNoLeader();
-  // From now on, also checks every AppendEntries a peer receives: two
-  // different leader ids with one term fail the test (recorded at once; the
-  // next tester call throws). Off by default: the Go tester does not look.
-  void CheckLeadersOnAppendEntries();
-
   // How many peers have applied `index`, and the command there ("" if none).
   // Peers that disagree fail.
   struct Committed {
@@ -185,11 +190,17 @@ class Config : public Tester {
   // Called in peer i's handler task after it handled an RPC from `caller`:
   // if the link i -> caller is cut, ends the task without a reply.
   void DropReplyIfCut(int i, int caller) const;
-  // Records a failure if `leader` is not the first leader seen in `term`.
-  void ObserveLeader(int64_t term, int leader);
+  // Records a safety violation the monitor found (if `violation` is not
+  // empty), with the peers as last seen and the seed.
+  void ReportViolation(const std::string& violation);
+  // Peer i's GetState or Start said {term, is_leader}.
+  void ObserveState(int i, int64_t term, bool is_leader);
 
-  void PlainApplier(int i, lab::Chan<ApplyMsg>& ch);
-  void SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch);
+  void PlainApplier(int i, lab::Chan<ApplyMsg>& ch, KillWatch& watch);
+  void SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch, KillWatch& watch);
+  // An applier got `m` from a killed instance of peer i: judged by its
+  // watch, not recorded (a new instance may be running). True if so.
+  bool AfterKill(int i, KillWatch& watch, const ApplyMsg& m);
   // Checks m against every peer's applied commands and records it for i.
   // Returns an error message or "". *prev_ok: i had applied index - 1.
   std::string CheckLogsLocked(int i, const ApplyMsg& m, bool* prev_ok)
@@ -218,9 +229,8 @@ class Config : public Tester {
   // cut_[from * n_ + to]: the link from -> to is cut (SetLink).
   const std::unique_ptr<std::atomic<bool>[]> cut_;
   const std::unique_ptr<std::atomic<int64_t>[]> append_entries_count_;
-  std::atomic<bool> watch_leaders_{false};
-  // The leader seen in each term's AppendEntries, once watched.
-  std::map<int64_t, int> leader_of_term_ ABSL_GUARDED_BY(mu_);
+  // Called by the handlers too; it has its own lock (no scheduling point).
+  SafetyMonitor monitor_;
 };
 
 // Runs a Lab 2 test body in a world made from the environment: RunLabTest

@@ -506,6 +506,11 @@ void Raft::Applier() {
     }
     int64_t last = 0;
     for (ApplyMsg& msg : batch) {
+      {
+        // After Kill(), send nothing more: the tester watches (as Go's does).
+        lab::MutexLock l(&mu_);
+        if (dead_) return;
+      }
       last = msg.command_valid ? msg.command_index : msg.snapshot_index;
       apply_ch_->Send(std::move(msg));
     }

