@@ -365,7 +365,8 @@ void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch, KillWatch& watch) {
       delay = apply_delay_[i];
       if (m->command_index <= last) {
         error = absl::StrCat("server ", i, " applied index ", m->command_index, " after index ",
-                             last, ": its commit index went back");
+                             last, ": a live peer applies each index once, in order (did its "
+                             "commit index go back?)");
       } else {
         bool prev_ok = false;
         error = CheckLogsLocked(i, *m, &prev_ok);
