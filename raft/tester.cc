@@ -118,13 +118,14 @@ std::string Tester::AddSentinel(int i, const std::vector<std::string>& ends,
   return address;
 }
 
-void Tester::StartGracePeriod(Retiring r) {
-  int64_t id;
-  {
-    lab::MutexLock l(&mu_);
-    id = r.id = ++retire_counter_;
-    retiring_.push_back(std::move(r));
-  }
+int64_t Tester::AddRetiring(Retiring r) {
+  lab::MutexLock l(&mu_);
+  r.id = ++retire_counter_;
+  retiring_.push_back(std::move(r));
+  return retire_counter_;
+}
+
+void Tester::StartGracePeriod(int64_t id) {
   // A tester task, so the test goes on meanwhile.
   tester_->Go(absl::StrCat("grace period ", id), [this, id] {
     lab::SleepFor(kKillGrace);

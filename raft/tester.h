@@ -218,9 +218,10 @@ class Tester {
 
   bool StopTasks(lab::TaskGroup& group, absl::FunctionRef<void()> kill,
                  std::shared_ptr<void> server);
-  // Retire's untyped part, after the Kill: registers `r` and starts the
-  // task that ends its grace period.
-  void StartGracePeriod(Retiring r);
+  // Retire's untyped parts: registers `r` (returns its id), and, after the
+  // Kill, starts the task that ends its grace period.
+  int64_t AddRetiring(Retiring r);
+  void StartGracePeriod(int64_t id);
   // Ends the grace period of retiring server `id` (if not ended already):
   // takes its sentinel away and stops its tasks.
   void EndGracePeriod(int64_t id, bool at_teardown);
@@ -259,14 +260,15 @@ template <class T>
 void Tester::Retire(int i, std::shared_ptr<Instance<T>> server,
                     const std::vector<std::string>& ends) {
   const std::string sentinel = AddSentinel(i, ends, server->watch);
+  // Registered first, so that the watchdog kills its tasks if Kill() hangs.
+  const int64_t id = AddRetiring(Retiring{0, i, server->group.get(), server, sentinel, ends});
   {
     // Tasks Kill() spawns belong to the instance.
     lab::TaskGroup::Scope scope(*server->group);
     server->service->Kill();
   }
   server->watch->Killed(lab::Now());
-  lab::TaskGroup* group = server->group.get();
-  StartGracePeriod(Retiring{0, i, group, std::move(server), sentinel, ends});
+  StartGracePeriod(id);
 }
 
 template <class T>
