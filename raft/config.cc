@@ -183,6 +183,13 @@ void Config::Start1(int i, ApplierKind applier) {
     // Raft's own tasks (lab::Go in its constructor) join the peer's group.
     lab::TaskGroup::Scope scope(*peer->group);
     peer->service = std::make_unique<Raft>(ends, i, persister, apply_ch);
+    // One vote per term across restarts: before it can hear from anyone,
+    // the peer must refuse a second vote in the last term it voted in.
+    if (std::optional<RequestVoteArgs> probe = monitor_.VoteProbe(i)) {
+      RequestVoteReply reply;
+      peer->service->RequestVote(*probe, &reply);
+      ReportViolation(monitor_.ObserveVoteProbe(i, *probe, reply));
+    }
   }
   Raft* rf = peer->service.get();
   std::shared_ptr<KillWatch> watch = peer->watch;

@@ -23,7 +23,8 @@
 // new peer from a copy of what the old one persisted.
 //
 // Safety is checked continuously in every test (raft/safety_monitor.h):
-// one leader per term, one vote per peer per term, Log Matching and Leader
+// one leader per term, one vote per peer per term (Start1 probes each
+// restarted peer with a RequestVote it must refuse), Log Matching and Leader
 // Completeness on every AppendEntries, and in the appliers, applied
 // prefixes that agree and no peer applying an index twice or going back.
 // The first violation fails the test, naming the peers' terms and roles as

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -122,6 +123,28 @@ std::string SafetyMonitor::ObserveInstallSnapshot(int i, const InstallSnapshotAr
 void SafetyMonitor::ObserveApplied(int64_t index, const std::string& command) {
   absl::MutexLock l(&mu_);
   applied_.emplace(index, Hash(command));
+}
+
+std::optional<RequestVoteArgs> SafetyMonitor::VoteProbe(int i) const {
+  absl::MutexLock l(&mu_);
+  // The votes are keyed (voter, term): i's last is just before (i + 1, 0).
+  auto it = vote_.lower_bound(std::make_pair(i + 1, int64_t{0}));
+  if (it == vote_.begin() || (--it)->first.first != i) return std::nullopt;
+  const int64_t term = it->first.second;
+  const int voted_for = it->second;
+  int other = 0;
+  while (other == voted_for || other == i) ++other;
+  if (other >= n_) return std::nullopt;
+  return RequestVoteArgs{term, other, std::numeric_limits<int64_t>::max(),
+                         std::numeric_limits<int64_t>::max()};
+}
+
+std::string SafetyMonitor::ObserveVoteProbe(int i, const RequestVoteArgs& probe,
+                                            const RequestVoteReply& reply) {
+  if (!reply.vote_granted) return "";
+  absl::MutexLock l(&mu_);
+  return VoteLocked(i, probe.term, probe.candidate_id,
+                    "it granted the tester's RequestVote just after its restart");
 }
 
 std::string SafetyMonitor::DescribePeers() const {

@@ -44,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,19 @@ class SafetyMonitor {
   // Some peer applied `command` at `index` (Lab 2's appliers; they check
   // that the peers agree).
   void ObserveApplied(int64_t index, const std::string& command);
+
+  // A probe of one vote per term across restarts, for a restarted peer i
+  // before it talks to anyone: a RequestVote in the last term i was seen
+  // voting in (for another peer, or for itself as a candidate), from a
+  // candidate it did not vote for, with a log as up to date as can be. A
+  // peer that persisted its vote refuses it, and nothing changes for it
+  // (the term is not newer than its own). Nullopt if i was never seen
+  // voting.
+  std::optional<RequestVoteArgs> VoteProbe(int i) const;
+  // Peer i answered the probe: granting it is a second vote in that term.
+  // (The probe is not a candidacy: unlike ObserveRequestVote, this records
+  // no vote for its candidate.)
+  std::string ObserveVoteProbe(int i, const RequestVoteArgs& probe, const RequestVoteReply& reply);
 
   // "peers as last seen: 0 term 3 leader; 1 term 3 candidate; 2 term 2"
   std::string DescribePeers() const;

@@ -7,6 +7,7 @@
 
 #include "raft/safety_monitor.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,24 @@ TEST(SafetyMonitor, LeaderCompletenessFiresOnALeaderMissingACommittedEntry) {
   // entry 2, committed in term 1.
   ExpectFires(m.ObserveAppendEntries(1, Append(3, 2, 1, {{3, "q"}}, 2)),
               "Leader Completeness violated: leader 2 of term 3 sent index 2");
+}
+
+TEST(SafetyMonitor, VoteProbeAsksForASecondVoteInTheLastTermVotedIn) {
+  SafetyMonitor m(3);
+  EXPECT_FALSE(m.VoteProbe(1).has_value());  // never seen voting
+  EXPECT_EQ(m.ObserveRequestVote(1, Ask(3, 0), Grant(3)), "");
+  EXPECT_EQ(m.ObserveRequestVote(0, Ask(5, 1), Grant(5, false)), "");  // 1 a candidate
+  EXPECT_EQ(m.ObserveRequestVote(0, Ask(2, 2), Grant(2)), "");  // a vote by peer 0
+  std::optional<RequestVoteArgs> probe = m.VoteProbe(1);
+  ASSERT_TRUE(probe.has_value());
+  EXPECT_EQ(probe->term, 5);
+  EXPECT_EQ(probe->candidate_id, 0);  // not itself, whom it voted for
+  // Refused: fine, and the probe's candidate is not taken to have run.
+  EXPECT_EQ(m.ObserveVoteProbe(1, *probe, Grant(5, false)), "");
+  EXPECT_EQ(m.ObserveRequestVote(0, Ask(5, 2), Grant(5)), "");
+  // Granted: the restarted peer forgot its vote.
+  ExpectFires(m.ObserveVoteProbe(1, *probe, Grant(5)),
+              "peer 1 voted for 1 and for 0 in term 5 (it granted the tester's RequestVote");
 }
 
 TEST(SafetyMonitor, DescribesPeersAsLastSeen) {
