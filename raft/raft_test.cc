@@ -1261,11 +1261,11 @@ TEST(Raft2Beyond, FarBehindFollowerCatchesUpInFewRoundTrips) {
 }
 
 // Election Safety (Figure 3), checked all along an unreliable churn run: a
-// watcher asks every peer GetState every 10 ms, and the tester looks at
-// every AppendEntries; two leaders in one term fail the test at once, even
-// if they never lead at the same moment. (The appliers check the other
-// safety properties continuously: a committed entry never changes, and what
-// the peers apply are prefixes of one another.)
+// watcher asks every peer GetState every 10 ms, and the tester's safety
+// monitor (on in every test) looks at every AppendEntries too; two leaders
+// in one term fail the test at once, even if they never lead at the same
+// moment. (The monitor and the appliers check the other safety properties
+// continuously: raft/safety_monitor.h.)
 TEST(Raft2Beyond, AtMostOneLeaderPerTermUnderChurn) {
   RunOnCluster({.servers = 5, .unreliable = true}, [](Config& cfg, const int servers) {
     cfg.Begin("Test (beyond): at most one leader per term, checked continuously");
