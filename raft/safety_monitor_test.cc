@@ -2,7 +2,7 @@
 //
 // Each safety monitor (safety_monitor.h) on observations fed by hand: it
 // stays quiet on what a correct Raft does, and fires, naming the property,
-// on what a broken one does. (raft_standin_test runs them on whole clusters
+// on what a broken one does. (raft/standins runs them on whole clusters
 // of broken Rafts.)
 
 #include "raft/safety_monitor.h"

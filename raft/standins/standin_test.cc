@@ -1,10 +1,10 @@
-// raft/standin_test.cc
+// raft/standins/standin_test.cc
 //
 // The tester's own checks (Kill as in Go, kill_watch.h; the safety
 // monitors, safety_monitor.h) against whole clusters of broken Rafts: each
 // scenario passes on the reference solution and fails, naming the right
 // property, on its stand-in, a copy of the reference with one deliberate
-// bug made at build time (raft/BUILD, RAFT_STANDINS). The student's raft.cc
+// bug made at build time (raft/standins/BUILD, RAFT_STANDINS). The student's raft.cc
 // carries no test hooks.
 //
 // Built once per stand-in (STANDIN names it, "" for the reference); each
