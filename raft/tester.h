@@ -2,7 +2,8 @@
 //
 // What the Lab 2 and Lab 3 testers share (framework, not student code):
 // the network, the record of a test's failures, the tester's own tasks, the
-// time limit and its watchdog, stopping a crashed server's tasks, the header
+// time limit and its watchdog, crashing a server as Go's testers do (Kill,
+// then its tasks after a watched grace period: kill_watch.h), the header
 // and cost lines every test prints, and RunLabTest, which runs a test body
 // in a world. raft::Config (raft/config.h) and kvraft::Config
 // (kvraft/config.h) are Testers; a tester written for another lab would be
