@@ -431,7 +431,15 @@ void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch, KillWatch
     absl::Duration delay;
     if (m->snapshot_valid) {
       lab::MutexLock l(&mu_);
-      error = IngestSnapshotLocked(i, m->snapshot, m->snapshot_index);
+      if (m->snapshot_index < last_applied_[i]) {
+        // The service would go back in time.
+        error = absl::StrCat("server ", i, " delivered a snapshot of index ", m->snapshot_index,
+                             " after applying up to index ", last_applied_[i],
+                             ": a live peer's applied index never goes back (an older snapshot "
+                             "than what was applied must be ignored)");
+      } else {
+        error = IngestSnapshotLocked(i, m->snapshot, m->snapshot_index);
+      }
     } else if (m->command_valid) {
       lab::MutexLock l(&mu_);
       delay = apply_delay_[i];

@@ -26,7 +26,8 @@
 // one leader per term, one vote per peer per term (Start1 probes each
 // restarted peer with a RequestVote it must refuse), Log Matching and Leader
 // Completeness on every AppendEntries, and in the appliers, applied
-// prefixes that agree and no peer applying an index twice or going back.
+// prefixes that agree and no peer applying an index twice or going back
+// (by a snapshot older than what it applied, either).
 // The first violation fails the test, naming the peers' terms and roles as
 // last seen, and the seed.
 //
