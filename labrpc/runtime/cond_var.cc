@@ -4,6 +4,7 @@
 
 #include "labrpc/runtime/cond_var.h"
 
+#include "labrpc/runtime/race.h"
 #include "labrpc/runtime/runtime.h"
 
 namespace lab {
@@ -17,8 +18,13 @@ bool CondVar::WaitFor(Mutex* mu, absl::Duration timeout) {
                                                             : lab::Now() + timeout);
 }
 
+// Happens-before: a Notify*() happens before the return of every wait it
+// wakes (race.h), on the condition variable's own address; a wait that times
+// out is ordered only by the mutex.
+
 // Releases and re-acquires `mu`, which the analysis cannot express.
 bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  internal::race::Section section;
   internal::Waiter w;
   std::unique_lock<std::mutex> lk(mu_);
   waiters_.PushBack(&w);
@@ -28,6 +34,7 @@ bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) ABSL_NO_THREAD_SAFETY_AN
   mu->unlock();
   Wake wake = internal::WaitOn(lk, waiters_, w, deadline, "CondVar.Wait", /*interruptible=*/true);
   if (lk.owns_lock()) lk.unlock();
+  if (wake == Wake::kNotified) internal::race::Acquire(this);
   mu->LockAfterWait();
   if (wake == Wake::kKilled) throw TaskKilled();
   internal::ThrowIfKilled();  // woken, but killed meanwhile
@@ -35,12 +42,16 @@ bool CondVar::WaitUntil(Mutex* mu, absl::Time deadline) ABSL_NO_THREAD_SAFETY_AN
 }
 
 void CondVar::NotifyOne() {
+  internal::race::Section section;
+  internal::race::Release(this);
   internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
   wake.NotifyFront(waiters_);
 }
 
 void CondVar::NotifyAll() {
+  internal::race::Section section;
+  internal::race::Release(this);
   internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
   while (wake.NotifyFront(waiters_)) {

@@ -16,26 +16,19 @@
 
 #include "labrpc/runtime/wait_list.h"
 
+#include "labrpc/runtime/race.h"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define LAB_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer)
-#define LAB_TSAN 1
 #endif
 #endif
 #if defined(__SANITIZE_ADDRESS__)
 #define LAB_ASAN 1
 #endif
-#if defined(__SANITIZE_THREAD__)
-#define LAB_TSAN 1
-#endif
 
 #ifdef LAB_ASAN
 #include <sanitizer/asan_interface.h>
-#endif
-#ifdef LAB_TSAN
-#include <sanitizer/tsan_interface.h>
 #endif
 
 namespace lab::internal {
@@ -82,7 +75,7 @@ CxaEhGlobals* EhGlobals() { return reinterpret_cast<CxaEhGlobals*>(abi::__cxa_ge
 
 FiberScheduler::FiberScheduler() {
 #ifdef LAB_TSAN
-  sched_tsan_fiber_ = __tsan_get_current_fiber();
+  sched_tsan_fiber_ = race::CurrentFiber();
 #endif
 }
 
@@ -90,7 +83,7 @@ FiberScheduler::~FiberScheduler() {
   for (auto& [base, bytes] : free_stacks_) munmap(base, bytes);
 }
 
-Fiber* FiberScheduler::Create(size_t stack_size, std::function<void()> fn) {
+Fiber* FiberScheduler::Create(size_t stack_size, std::function<void()> fn, const char* name) {
   const size_t page = PageSize();
   const size_t usable = (stack_size + page - 1) / page * page;
   const size_t bytes = usable + page;  // + guard page
@@ -119,7 +112,10 @@ Fiber* FiberScheduler::Create(size_t stack_size, std::function<void()> fn) {
     Entry(t.fctx, t.data);
   });
 #ifdef LAB_TSAN
-  f->tsan_fiber_ = __tsan_create_fiber(0);
+  f->tsan_fiber_ = race::CreateFiber();
+  race::SetFiberName(f->tsan_fiber_, name);  // TSan copies it
+#else
+  (void)name;
 #endif
   return f;
 }
@@ -127,18 +123,23 @@ Fiber* FiberScheduler::Create(size_t stack_size, std::function<void()> fn) {
 void FiberScheduler::Entry(void* from, void* arg) {
   auto* f = static_cast<Fiber*>(arg);
   FiberScheduler* s = f->sched_;
-  s->sched_ctx_ = from;
   {
+    race::Section section(/*active=*/true);  // the scheduler's state
+    s->sched_ctx_ = from;
     AsanSwitch asan;
     asan.Finish(&s->sched_stack_bottom_, &s->sched_stack_size_);
   }
   f->fn_();  // must not throw: the runtime catches everything inside
-  f->fn_ = nullptr;
-  f->finished_ = true;
   AsanSwitch asan;
-  asan.Start(/*exiting=*/true, s->sched_stack_bottom_, s->sched_stack_size_);
+  {
+    // Closed before the switch: TSan refuses a fiber that ends inside one.
+    race::Section section(/*active=*/true);
+    f->fn_ = nullptr;
+    f->finished_ = true;
+    asan.Start(/*exiting=*/true, s->sched_stack_bottom_, s->sched_stack_size_);
+  }
 #ifdef LAB_TSAN
-  __tsan_switch_to_fiber(s->sched_tsan_fiber_, 0);
+  race::SwitchToFiber(s->sched_tsan_fiber_);
 #endif
   ctx::jump_fcontext(s->sched_ctx_, nullptr);
   std::abort();  // a finished fiber is never resumed
@@ -155,9 +156,13 @@ void FiberScheduler::SwitchTo(Fiber* f) {
   asan.Start(/*exiting=*/false, static_cast<char*>(f->stack_base_) + PageSize(),
              f->stack_bytes_ - PageSize());
 #ifdef LAB_TSAN
-  __tsan_switch_to_fiber(f->tsan_fiber_, 0);
+  const int sched_depth = race::ExchangeDepth(f->race_depth_);
+  race::SwitchToFiber(f->tsan_fiber_);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(f->ctx_, f);
+#ifdef LAB_TSAN
+  f->race_depth_ = race::ExchangeDepth(sched_depth);
+#endif
   asan.Finish();
   eh = EhGlobals();
   f->eh_caught_ = eh->caught_exceptions;
@@ -172,7 +177,7 @@ void FiberScheduler::Suspend() {
   AsanSwitch asan;
   asan.Start(/*exiting=*/false, sched_stack_bottom_, sched_stack_size_);
 #ifdef LAB_TSAN
-  __tsan_switch_to_fiber(sched_tsan_fiber_, 0);
+  race::SwitchToFiber(sched_tsan_fiber_);
 #endif
   ctx::transfer_t t = ctx::jump_fcontext(sched_ctx_, nullptr);
   sched_ctx_ = t.fctx;
@@ -183,14 +188,16 @@ void FiberScheduler::Suspend() {
 void FiberScheduler::Destroy(Fiber* f) {
   if (!f->finished_) Fatal("destroying a fiber that has not finished");
 #ifdef LAB_TSAN
-  __tsan_destroy_fiber(f->tsan_fiber_);
+  race::DestroyFiber(f->tsan_fiber_);
 #endif
   FreeStack(f->stack_base_, f->stack_bytes_);
   delete f;
 }
 
 void FiberScheduler::FreeStack(void* base, size_t bytes) {
-  constexpr size_t kMaxPooledStacks = 256;
+  // Under TSan a stack is never reused: TSan would take the new fiber's
+  // writes for a race with the old one's (munmap forgets them).
+  constexpr size_t kMaxPooledStacks = race::kEnabled ? 0 : 256;
   if (free_stacks_.size() < kMaxPooledStacks) {
     free_stacks_.emplace_back(base, bytes);
   } else {

@@ -9,12 +9,13 @@
 // is portable to every CPU Boost supports. Stacks are mmap'ed with a guard
 // page below them (an overflow faults instead of corrupting a neighbour) and
 // reused. Switches are announced to AddressSanitizer and ThreadSanitizer when
-// either is on, so both work in sim. Each fiber has its own exception state
+// either is on, so both work in sim; to TSan each fiber is a thread of its
+// own, and a switch does not synchronize (see race.h). Each fiber has its own exception state
 // (std::uncaught_exceptions(), the exceptions being handled), since a fiber
 // may switch out in the middle of unwinding.
 //
 //   FiberScheduler sched;
-//   Fiber* f = sched.Create(stack_size, [] { ...; FiberScheduler::Suspend(); ... });
+//   Fiber* f = sched.Create(stack_size, [] { ...; FiberScheduler::Suspend(); ... }, "name");
 //   sched.SwitchTo(f);   // returns when f suspends or finishes
 //   if (f->finished()) sched.Destroy(f);
 
@@ -49,6 +50,7 @@ class Fiber {
   void* eh_caught_ = nullptr;
   unsigned int eh_uncaught_ = 0;
   void* tsan_fiber_ = nullptr;
+  int race_depth_ = 0;  // race::Section depth while switched out
 };
 
 class FiberScheduler {
@@ -58,7 +60,8 @@ class FiberScheduler {
   FiberScheduler(const FiberScheduler&) = delete;
   FiberScheduler& operator=(const FiberScheduler&) = delete;
 
-  Fiber* Create(size_t stack_size, std::function<void()> fn);
+  // `name` is for ThreadSanitizer's reports.
+  Fiber* Create(size_t stack_size, std::function<void()> fn, const char* name);
   // From the scheduler's own stack: runs `f` until it suspends or finishes.
   void SwitchTo(Fiber* f);
   // From inside a fiber: back to the scheduler. Returns when resumed.

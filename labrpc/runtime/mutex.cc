@@ -7,18 +7,26 @@
 
 #include "labrpc/runtime/mutex.h"
 
+#include "labrpc/runtime/race.h"
 #include "labrpc/runtime/runtime.h"
 
 namespace lab {
 
 using internal::Wake;
 
+// Happens-before: every unlock() happens before the lock() that follows it
+// (race.h), on the mutex's own address.
+
 void Mutex::lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  internal::race::Section section;
   internal::SchedulingPoint();
   Acquire(/*interruptible=*/true);
 }
 
-void Mutex::LockAfterWait() { Acquire(/*interruptible=*/false); }
+void Mutex::LockAfterWait() {
+  internal::race::Section section;
+  Acquire(/*interruptible=*/false);
+}
 
 void Mutex::Acquire(bool interruptible) {
   std::unique_lock<std::mutex> lk(mu_);
@@ -33,6 +41,7 @@ void Mutex::Acquire(bool interruptible) {
   }
   locked_ = true;
   lk.unlock();
+  internal::race::Acquire(this);
   if (interruptible) {
     // Killed while it waited: it runs no more lab code.
     try {
@@ -45,13 +54,19 @@ void Mutex::Acquire(bool interruptible) {
 }
 
 bool Mutex::try_lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (locked_) return false;
-  locked_ = true;
+  internal::race::Section section;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (locked_) return false;
+    locked_ = true;
+  }
+  internal::race::Acquire(this);
   return true;
 }
 
 void Mutex::unlock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  internal::race::Section section;
+  internal::race::Release(this);
   internal::Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> lk(mu_);
   if (!locked_) internal::Fatal("lab::Mutex::unlock of a mutex that is not locked");

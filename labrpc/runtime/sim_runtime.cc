@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/fiber.h"
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/race.h"
 
 namespace lab::internal {
 namespace {
@@ -91,6 +92,7 @@ class SimRuntime : public Runtime {
   absl::Status Run(std::function<void()> main) override;
 
   void Spawn(std::shared_ptr<Group> group, std::string name, std::function<void()> fn) override {
+    race::Section section;
     SimTask* t;
     {
       std::lock_guard<std::mutex> l(group->mu);
@@ -100,11 +102,23 @@ class SimRuntime : public Runtime {
       group->tasks[t->id] = t;
     }
     t->fn = std::move(fn);
-    t->fiber = fibers_.Create(options_.stack_size, [t] {
-      RunTaskBody(t, t->fn);
-      t->exiting = true;
-      t->fn = nullptr;  // destroys captures inside the task, which must not throw
-    });
+    // Go: the spawn happens before the task starts.
+    race::Release(t);
+    t->fiber = fibers_.Create(
+        options_.stack_size,
+        [this, t] {
+          race::Acquire(t);
+          RunTaskBody(t, t->fn);
+          {
+            race::Section section;
+            t->exiting = true;
+          }
+          t->fn = nullptr;  // destroys captures inside the task, which must not throw
+          // Its end happens before TaskGroup::Join and World::Run return.
+          race::Release(t->group.get());
+          race::Release(this);
+        },
+        race::kEnabled ? absl::StrCat(t->name, " (task ", t->id, ")").c_str() : "");
     tasks_[t->id] = t;
     runnable_.push_back(t);
     Record(Event::kSpawn, t->id);
@@ -114,6 +128,7 @@ class SimRuntime : public Runtime {
   absl::Time Now() override { return now_; }
 
   void Yield() override {
+    race::Section section;
     SimTask* t = Current("lab::Yield");
     // Even a killed task gives way first, so one that swallows TaskKilled in
     // a loop still lets the others run (and meets the shutdown step limit).
@@ -124,6 +139,7 @@ class SimRuntime : public Runtime {
   }
 
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
+    race::Section section;
     SimTask* t = Current(reason);
     interruptible = interruptible && !MayNotThrow(t);
     if (interruptible && t->killed.load()) return Wake::kKilled;
@@ -146,6 +162,7 @@ class SimRuntime : public Runtime {
   }
 
   void Unpark(void* wake_handle) override {
+    race::Section section;
     // Single-threaded: the task cannot have ended between its notification
     // and this call.
     auto* t = static_cast<SimTask*>(wake_handle);
@@ -157,6 +174,7 @@ class SimRuntime : public Runtime {
   }
 
   void Kill(TaskBase* task) override {
+    race::Section section;
     auto* t = static_cast<SimTask*>(task);
     t->killed.store(true);
     if (t->state == SimTask::State::kBlocked && t->interruptible) MakeRunnable(t, Wake::kKilled);
@@ -254,6 +272,7 @@ class SimRuntime : public Runtime {
     return t;
   }
 
+  void RunScheduler(std::function<void()> main);
   void StartWatchdog();
   void StopWatchdog();
   [[noreturn]] void ReportStuckShutdown(const std::string& why);
@@ -267,6 +286,7 @@ class SimRuntime : public Runtime {
   uint64_t main_id_ = 0;
   uint64_t steps_at_instant_ = 0;  // dispatches since the clock last moved
   bool main_done_ = false;
+  absl::Status run_status_;  // what Run returns
   SimTask* current_ = nullptr;
   std::vector<SimTask*> runnable_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
@@ -282,10 +302,21 @@ class SimRuntime : public Runtime {
 };
 
 absl::Status SimRuntime::Run(std::function<void()> main) {
-  StartWatchdog();
+  StartWatchdog();  // outside the Section: its thread sees how it was made
+  {
+    // The scheduler is the runtime's own code: TSan ignores it.
+    race::Section section(/*active=*/true);
+    RunScheduler(std::move(main));
+  }
+  StopWatchdog();
+  // Every task's end happens before Run returns.
+  race::Acquire(this);
+  return run_status_;
+}
+
+void SimRuntime::RunScheduler(std::function<void()> main) {
   main_id_ = next_id_;
   Spawn(root_, "main", std::move(main));
-  absl::Status status;
   bool shutting_down = false;
   uint64_t shutdown_steps = 0;
   // After a deadlock, main unwinds last: the other tasks may use objects on
@@ -325,17 +356,15 @@ absl::Status SimRuntime::Run(std::function<void()> main) {
     if (shutting_down) {
       ReportStuckShutdown("tasks blocked for good while shutting down");
     }
-    status = absl::AbortedError(absl::StrCat(
+    run_status_ = absl::AbortedError(absl::StrCat(
         "deadlock at t=", absl::FormatDuration(now_ - kSimEpoch), " (seed ", options_.seed,
         "): every task is blocked and no timer is pending:\n", DescribeTasks()));
-    std::fprintf(stderr, "lab: %s", std::string(status.message()).c_str());
+    std::fprintf(stderr, "lab: %s", std::string(run_status_.message()).c_str());
     std::fflush(stderr);
     shutting_down = true;
     hold_main = true;
     KillAllGroups();
   }
-  StopWatchdog();
-  return status;
 }
 
 void SimRuntime::ReportStuckShutdown(const std::string& why) {

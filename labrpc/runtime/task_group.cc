@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/race.h"
 #include "labrpc/runtime/world.h"
 
 namespace lab {
@@ -54,6 +55,7 @@ bool TaskGroup::Join(absl::Duration timeout) {
     internal::Fatal(absl::StrCat("lab::TaskGroup::Join on group \"", group_->name,
                                  "\" from one of its own tasks would wait forever"));
   }
+  internal::race::Section section;
   const absl::Time deadline = group_->rt->Now() + timeout;
   std::unique_lock<std::mutex> lk(group_->mu);
   while (!group_->tasks.empty()) {
@@ -61,19 +63,25 @@ bool TaskGroup::Join(absl::Duration timeout) {
     group_->joiners.PushBack(&w);
     if (internal::WaitOn(lk, group_->joiners, w, deadline, "TaskGroup.Join",
                          /*interruptible=*/false) == internal::Wake::kTimeout) {
-      return group_->tasks.empty();
+      if (!group_->tasks.empty()) return false;
+      break;
     }
     lk.lock();  // notified; the group is shared, so it is still here
   }
+  // The end of every task of the group happens before a Join that saw them
+  // all end (the tasks release the group as they end; see sim_runtime.cc).
+  internal::race::Acquire(group_.get());
   return true;
 }
 
 int TaskGroup::live() const {
+  internal::race::Section section;
   std::lock_guard<std::mutex> l(group_->mu);
   return static_cast<int>(group_->tasks.size());
 }
 
 bool TaskGroup::killed() const {
+  internal::race::Section section;
   std::lock_guard<std::mutex> l(group_->mu);
   return group_->killed;
 }

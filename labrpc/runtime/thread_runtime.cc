@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/race.h"
 
 namespace lab::internal {
 namespace {
@@ -204,6 +205,11 @@ class ThreadRuntime : public Runtime {
 
   void RunTask(ThreadTask* t) {
     SetCurrentTask(t);
+#ifdef LAB_TSAN
+    // For ThreadSanitizer's reports: the thread is named after its task
+    // (threads are reused, so a report may name a thread's later task).
+    race::SetFiberName(race::CurrentFiber(), absl::StrCat(t->name, " (task ", t->id, ")").c_str());
+#endif
     RunTaskBody(t, t->fn);
     t->exiting = true;
     t->fn = nullptr;  // destroys captures inside the task, which must not throw

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/race.h"
 
 namespace lab {
 
@@ -93,11 +94,13 @@ Runtime::Runtime(const WorldOptions& options)
     : options_(options), root_(std::make_shared<Group>(this, "main")), rng_(options.seed) {}
 
 uint64_t Runtime::RandUint64() {
+  race::Section section;
   std::lock_guard<std::mutex> l(rng_mu_);
   return rng_();
 }
 
 std::shared_ptr<Group> Runtime::NewGroup(std::string name) {
+  race::Section section;
   auto group = std::make_shared<Group>(this, std::move(name));
   std::lock_guard<std::mutex> l(groups_mu_);
   groups_.push_back(group);
@@ -105,12 +108,14 @@ std::shared_ptr<Group> Runtime::NewGroup(std::string name) {
 }
 
 void Runtime::KillGroup(Group& group) {
+  race::Section section;
   std::lock_guard<std::mutex> l(group.mu);
   group.killed = true;
   for (auto& [id, task] : group.tasks) Kill(task);
 }
 
 void Runtime::KillAllGroups() {
+  race::Section section;
   std::vector<std::shared_ptr<Group>> groups = {root_};
   {
     std::lock_guard<std::mutex> l(groups_mu_);
@@ -122,6 +127,7 @@ void Runtime::KillAllGroups() {
 }
 
 void Runtime::LeaveGroup(TaskBase* task) {
+  race::Section section;
   Group& group = *task->group;
   Wakeups wake;  // wakes after the unlock
   std::lock_guard<std::mutex> l(group.mu);
@@ -133,6 +139,7 @@ void Runtime::LeaveGroup(TaskBase* task) {
 }
 
 std::string Runtime::DescribeTasks() {
+  race::Section section;
   std::vector<std::shared_ptr<Group>> groups = {root_};
   {
     std::lock_guard<std::mutex> l(groups_mu_);
