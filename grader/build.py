@@ -81,13 +81,16 @@ class Builder:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, errors="replace", timeout=timeout)
 
-    def build(self, target: str, stage_root: Path) -> BuildResult:
+    def build(self, target: str, stage_root: Path, extra_args=(), stage_suffix="") -> BuildResult:
+        """Builds `target` (with `extra_args` for Bazel, e.g. race.BAZEL_ARGS)
+        and stages it under stage_root, in a folder named after the target
+        and `stage_suffix`."""
         package, name = split_label(target)
         if not (self.tree / package / "BUILD").exists() and not (self.tree / package / "BUILD.bazel").exists():
             return BuildResult(target, False, error=f"{target} is not in this tree (no {package}/BUILD)")
         t0 = time.monotonic()
         try:
-            r = self._bazel("build", *bazel_build_args(self.disk_cache), "--", target)
+            r = self._bazel("build", *bazel_build_args(self.disk_cache), *extra_args, "--", target)
         except FileNotFoundError:
             return BuildResult(target, False, error="bazel is not installed (run tools/bootstrap.sh)")
         except subprocess.TimeoutExpired:
@@ -95,7 +98,7 @@ class Builder:
         seconds = time.monotonic() - t0
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            (self.log_dir / f"{package.replace('/', '_')}_{name}.log").write_text(r.stdout)
+            (self.log_dir / f"{package.replace('/', '_')}_{name}{stage_suffix}.log").write_text(r.stdout)
         if r.returncode != 0:
             return BuildResult(target, False, error=_build_errors(target, r.stdout), seconds=seconds)
         bin_dir = self.tree / "bazel-bin"
@@ -103,7 +106,7 @@ class Builder:
         if not binary.exists():
             return BuildResult(target, False, error=f"bazel built {target} but {binary} is missing",
                                seconds=seconds)
-        stage = Path(stage_root) / f"{package.replace('/', '_')}_{name}"
+        stage = Path(stage_root) / f"{package.replace('/', '_')}_{name}{stage_suffix}"
         staged = stage / package / name
         staged.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(binary, staged)

@@ -66,6 +66,14 @@ Grading a student:
                         isolation on its own, never for grading
   --replay SEED TEST    run one test on one seed (with --runtime sim or
                         threads) and print its whole output
+  --race                race mode, the `go test -race` of these labs: build
+                        the tests with ThreadSanitizer (a build of their own,
+                        so the normal one stays cached) and fail any run in
+                        which it reports a data race, naming the two tasks
+                        and where they touched the memory. Deterministic in
+                        sim: a seed reports the same race every time. Time
+                        limits are scaled for TSan's slowdown. Parts whose
+                        rubric says `race = true` are always graded so
 
 Result files (rewritten after every run, so an interrupted grade leaves
 valid files):
@@ -103,6 +111,7 @@ Examples:
   ./grade --runtime both --seeds 1-3 2C
   ./grade --submission ~/sub --gradescope results.json
   ./grade --replay 1234 Raft2B.Backup   a failure's replay, full output
+  ./grade --race 2B --seeds 1-5         data races fail the runs
 
 Rubrics, points and time limits are in labs/<part>/rubric.toml (format:
 labs/README.md).
@@ -175,6 +184,7 @@ def parse_args(argv):
     p.add_argument("--cache-dir")
     p.add_argument("--cache-limit", default="2G")
     p.add_argument("--list", action="store_true")
+    p.add_argument("--race", action="store_true")
 
     def error(message):
         raise UsageError(message)
@@ -329,6 +339,7 @@ def work_base() -> str | None:
 def list_catalogue(catalogue) -> int:
     for p in catalogue.values():
         req = f" (builds on {', '.join(p.requires)})" if p.requires else ""
+        req += " (graded in race mode)" if p.race else ""
         print(f"{p.name}: {p.title}, {report.fmt_points(p.max_points)} points, {p.target}{req}")
         for t in p.tests:
             print(f"  {t.name:60s} {report.fmt_points(t.points):>4} pts   limit sim {t.limit('sim'):g} s, "

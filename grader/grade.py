@@ -23,6 +23,7 @@ from grader import build as build_lib
 from grader import build_sandbox
 from grader import disk_cache as disk_cache_lib
 from grader import outputs
+from grader import race as race_lib
 from grader import report
 from grader import rubric
 from grader import runner as runner_lib
@@ -55,11 +56,16 @@ class Grade:
 
     def replay_command(self, test, runtime, seed):
         cmd = ["./grade", "--replay", str(seed), test]
+        if self.args.race or self.catalogue[self._part_of(test)].race:
+            cmd.append("--race")
         if runtime != "sim":
             cmd += ["--runtime", runtime]
         if self.args.submission:
             cmd += ["--submission", str(Path(self.args.submission).resolve())]
         return " ".join(shlex.quote(c) for c in cmd)
+
+    def _part_of(self, test):
+        return next(p.name for p in self.catalogue.values() if any(t.name == test for t in p.tests))
 
     def replay_of(self, result):
         j = result.job
@@ -118,6 +124,11 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
             f"{args.seed_list[0]}..{args.seed_list[-1]}"
         g.say(f"  runtime {args.runtime}, {runs} run{'s' if runs != 1 else ''} per test, "
               f"seeds {seeds}, {args.jobs} job{'s' if args.jobs != 1 else ''} at once")
+    race_parts = [p for p in parts if args.race or catalogue[p].race]
+    if race_parts:
+        g.say(f"  race mode (ThreadSanitizer) for {' '.join(race_parts)}: a reported data race "
+              "fails the run; time limits x" + "/".join(
+                  f"{race_lib.TIMEOUT_FACTOR[r]:g}" for r in args.runtimes))
     g.say(f"  sandbox: {box.describe()}")
     for missing in box.missing():
         g.say(f"  isolation missing: {missing}")
@@ -131,10 +142,11 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
         _intake(g, submission, student_files, parts)
 
     # --- Build ------------------------------------------------------------
-    targets = []
+    targets = []  # race.build_key()s: a target, or a target built for race mode
     for name in parts:
-        if catalogue[name].target not in targets:
-            targets.append(catalogue[name].target)
+        key = race_lib.build_key(catalogue[name].target, args.race or catalogue[name].race)
+        if key not in targets:
+            targets.append(key)
     try:
         built = _build_all(g, targets, submission, student_paths, set(catalogue), cache, work)
     except (markers.MarkerError, OSError) as e:
@@ -169,6 +181,7 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
         "tool": "raftlabs ./grade", "version": 1, "tree": str(ROOT),
         "submission": str(Path(args.submission).resolve()) if args.submission else None,
         "graded_parts": [p.name for p in graded], "runtimes": args.runtimes, "seeds": args.seed_list,
+        "race_parts": race_parts,
         "jobs": args.jobs, "sandbox": box.describe(), "isolation_missing": box.missing(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(g.started)),
         "warnings": [str(w) for w in g.warnings], "audit": g.violations, "notes": g.notes,
@@ -176,7 +189,8 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
     graded_for_score = graded
     if args.replay:
         graded_for_score = [rubric.Part(p.name, p.title, p.target, p.requires,
-                                        tuple(t for t in p.tests if t.name == args.replay[1]), p.path)
+                                        tuple(t for t in p.tests if t.name == args.replay[1]), p.path,
+                                        p.race)
                             for p in graded]
 
     def write_outputs(complete, interrupted=False):
@@ -291,11 +305,11 @@ def _build_targets(g, builder, targets, stage, disk_cache, student_paths) -> dic
     lock meanwhile so that it is not pruned under the builds."""
     with disk_cache_lib.build_lock(disk_cache):
         built = {}
-        for target in targets:
-            b = _build_one(g, builder, target, stage)
+        for key in targets:  # race.build_key()s
+            b = _build_one(g, builder, key, stage)
             if b.ok:
-                _audit(g, builder, target, b, student_paths)
-            built[target] = b
+                _audit(g, builder, race_lib.split_key(key)[0], b, student_paths)
+            built[key] = b
         return built
 
 
@@ -334,7 +348,9 @@ def _plan(g, args, catalogue, parts, explicit, built, in_binary):
     index = 0
     for name in parts:
         part = catalogue[name]
-        b = built[part.target]
+        race = args.race or part.race
+        key = race_lib.build_key(part.target, race)
+        b = built[key]
         if not b.ok and not explicit and "is not in this tree" in b.error:
             g.notes.append(f"part {name} skipped: {b.error}")
             continue
@@ -346,13 +362,17 @@ def _plan(g, args, catalogue, parts, explicit, built, in_binary):
             for test in tests:
                 for runtime in args.runtimes:
                     index += 1
-                    job = runner_lib.Job(index, name, test.name, runtime, seed,
-                                         test.limit(runtime) * args.timeout_scale, b.binary or "",
-                                         test.cpu_budget and test.cpu_budget * args.timeout_scale)
+                    limit = test.limit(runtime) * args.timeout_scale
+                    budget = test.cpu_budget and test.cpu_budget * args.timeout_scale
+                    if race:
+                        # TSan's cost swamps a CPU budget: not checked in race mode.
+                        limit, budget = limit * race_lib.TIMEOUT_FACTOR[runtime], None
+                    job = runner_lib.Job(index, name, test.name, runtime, seed, limit,
+                                         b.binary or "", budget, race)
                     reason = None
                     if not b.ok:
                         reason = b.error
-                    elif test.name not in in_binary[part.target]:
+                    elif test.name not in in_binary[key]:
                         reason = (f"{test.name} is not in {part.target}'s test binary "
                                   f"(the rubric {part.path.relative_to(ROOT)} and the tests disagree)")
                     if reason is None:
@@ -362,11 +382,15 @@ def _plan(g, args, catalogue, parts, explicit, built, in_binary):
     return graded, jobs, failed_now
 
 
-def _build_one(g, builder, target, stage):
-    g.say(f"  building {target} ...")
-    b = builder.build(target, stage)
+def _build_one(g, builder, key, stage):
+    target, race = race_lib.split_key(key)
+    g.say(f"  building {key} ...")
+    if race:
+        b = builder.build(target, stage, extra_args=race_lib.BAZEL_ARGS, stage_suffix="_race")
+    else:
+        b = builder.build(target, stage)
     if b.ok:
-        g.say(f"  built {target} ({b.seconds:.1f} s)")
+        g.say(f"  built {key} ({b.seconds:.1f} s)")
     else:
         g.say(f"  {b.error}")
     return b

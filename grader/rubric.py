@@ -23,7 +23,7 @@ RUNTIMES = ("sim", "threads")
 _PART_RE = re.compile(r"^[0-9]+[A-Z]$")
 _TARGET_RE = re.compile(r"^//[A-Za-z0-9_/.-]*:[A-Za-z0-9_.-]+$")
 _TEST_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9]*$")
-_TOP_KEYS = {"part", "title", "target", "requires", "limits", "cpu_budget", "tests"}
+_TOP_KEYS = {"part", "title", "target", "requires", "limits", "cpu_budget", "race", "tests"}
 _TEST_KEYS = {"name", "points", "limits", "cpu_budget"}
 
 
@@ -57,6 +57,7 @@ class Part:
     requires: tuple
     tests: tuple
     path: Path
+    race: bool = False  # always graded in race mode (ThreadSanitizer; grader/race.py)
 
     @property
     def max_points(self) -> float:
@@ -170,6 +171,9 @@ def load_part(path: Path) -> Part:
     part_budget = None
     if "cpu_budget" in data:
         part_budget = _cpu_budget(data["cpu_budget"], path, lines.key("cpu_budget"))
+    race = data.get("race", False)
+    if not isinstance(race, bool):
+        raise RubricError(path, lines.key("race"), "race must be true or false")
 
     raw_tests = data["tests"]
     if not isinstance(raw_tests, list) or not raw_tests:
@@ -207,7 +211,7 @@ def load_part(path: Path) -> Part:
         if "cpu_budget" in entry:
             budget = _cpu_budget(entry["cpu_budget"], path, lines.key("cpu_budget", i))
         tests.append(Test(test_name, float(points), test_limits, lines.key("name", i), budget))
-    return Part(name, data["title"], data["target"], tuple(requires), tuple(tests), path)
+    return Part(name, data["title"], data["target"], tuple(requires), tuple(tests), path, race)
 
 
 def load_catalogue(labs_dir: Path) -> dict:

@@ -78,6 +78,13 @@ class MalformedTest(unittest.TestCase):
         self.assertEqual(e.line, 14)
         self.assertIn("cpu_budget must be a positive number", str(e))
 
+    def test_race_mode_is_off_unless_the_rubric_asks(self):
+        self.assertFalse(self.load(GOOD).race)
+        self.assertTrue(self.load(GOOD.replace('requires = []', 'requires = []\nrace = true')).race)
+        e = self.error(GOOD.replace('requires = []', 'requires = []\nrace = "yes"'))
+        self.assertEqual(e.line, 5)
+        self.assertIn("race must be true or false", str(e))
+
     def test_toml_syntax_error_has_its_line(self):
         e = self.error(GOOD.replace('points = 10', 'points == 10'))
         self.assertEqual(e.line, 13)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from grader import run_limits
+from grader import race as race_lib
 from grader import sandbox as sandbox_lib
 from grader import uids as uids_lib
 from grader import verdict
@@ -45,6 +46,7 @@ class Job:
     limit: float  # wall-clock seconds
     binary: str
     cpu_budget: float | None = None  # CPU seconds of the whole run (sim only), or no budget
+    race: bool = False  # a ThreadSanitizer binary: a report fails the run (race.py)
 
 
 @dataclasses.dataclass
@@ -113,7 +115,7 @@ class Runner:
         os.chmod(self.work_dir / "bin", 0o755)  # and read the staged binaries
         os.chmod(self.work_dir / "logs", 0o700)  # but no run reads another's log
 
-    def limits(self, wall_seconds: float) -> sandbox_lib.Limits:
+    def limits(self, wall_seconds: float, race: bool = False) -> sandbox_lib.Limits:
         return sandbox_lib.Limits(
             # The threads runtime may keep every core busy.
             cpu_seconds=int(math.ceil(wall_seconds * max(1, os.cpu_count() or 1))) + 10,
@@ -121,6 +123,7 @@ class Runner:
             output_bytes=self.settings.output_mib << 20,
             processes=self.settings.processes,
             disk_bytes=self.settings.disk_mib << 20,
+            unlimited_address_space=race,
         )
 
     def _env(self, run_dir: str, job: Job | None, nonce: str = ""):
@@ -136,6 +139,8 @@ class Runner:
         if job is not None:
             env["LAB_RUNTIME"] = job.runtime
             env["LAB_SEED"] = str(job.seed)
+            if job.race:
+                env["TSAN_OPTIONS"] = race_lib.TSAN_OPTIONS
         if nonce:
             env["LAB_GRADE_NONCE"] = nonce  # read and wiped by raft/grading_channel.cc
         return env
@@ -145,7 +150,7 @@ class Runner:
         run_dir = self.work_dir / "runs" / safe
         if run_dir.exists():
             self.box.release_run_dir(str(run_dir))
-        limits = self.limits(limit)
+        limits = self.limits(limit, job is not None and job.race)
         self.box.prepare_run_dir(str(run_dir), slot, limits)
         log_path = str(self.work_dir / "logs" / f"{safe}.log")
         # Only the staged binaries (and the run's own folder) are visible in
@@ -209,6 +214,9 @@ class Runner:
         v = verdict.judge(obs, job.test)
         self.box.release_run_dir(r.run_dir)
         passed, reason = run_limits.apply(v.passed, v.reason, usage, self.settings, job)
+        if job.race:
+            v = race_lib.judge(v, tail)
+        shutil.rmtree(r.run_dir, ignore_errors=True)
         m = re.findall(r"^fingerprint: ([0-9a-f]+)$", tail, re.MULTILINE)
         return Result(job, passed, reason, seconds, r.log_path, tail, m[-1] if m else "",
                       usage.cpu_seconds)

@@ -64,6 +64,9 @@ class Limits:
     disk_bytes: int = 256 << 20  # the run's folder and its /tmp
     stack_bytes: int = 2 << 20  # thread stacks: keeps the threads runtime's address space small
     open_files: int = 1024
+    # No RLIMIT_AS (memory_bytes still limits the cgroup): ThreadSanitizer
+    # reserves terabytes of address space up front (grader/race.py).
+    unlimited_address_space: bool = False
 
 
 @dataclasses.dataclass
@@ -267,7 +270,9 @@ class Sandbox:
             os.nice(_RUN_NICE)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            address_space = (resource.RLIM_INFINITY if limits.unlimited_address_space
+                             else limits.memory_bytes)
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
             resource.setrlimit(resource.RLIMIT_STACK, (limits.stack_bytes, limits.stack_bytes))
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
