@@ -8,11 +8,12 @@
 // ucontext's swapcontext makes a system call each time (~250 ns here), and it
 // is portable to every CPU Boost supports. Stacks are mmap'ed with a guard
 // page below them (an overflow faults instead of corrupting a neighbour) and
-// reused. Switches are announced to AddressSanitizer and ThreadSanitizer when
-// either is on, so both work in sim; to TSan each fiber is a thread of its
-// own, and a switch does not synchronize (see race.h). Each fiber has its own exception state
-// (std::uncaught_exceptions(), the exceptions being handled), since a fiber
-// may switch out in the middle of unwinding.
+// reused (except under TSan). Switches are announced to AddressSanitizer and
+// ThreadSanitizer when either is on, so both work in sim; to TSan each fiber
+// is a thread of its own, and a switch does not synchronize (see race.h).
+// Each fiber has its own exception state (std::uncaught_exceptions(), the
+// exceptions being handled), since a fiber may switch out in the middle of
+// unwinding.
 //
 //   FiberScheduler sched;
 //   Fiber* f = sched.Create(stack_size, [] { ...; FiberScheduler::Suspend(); ... }, "name");
