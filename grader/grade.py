@@ -158,7 +158,7 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
     in_binary = {}
     for target, b in built.items():
         if b.ok:
-            output, error = runner.list_tests(b.binary)
+            output, error = runner.list_tests(b.binary, race=race_lib.split_key(target)[1])
             if error:
                 b.ok, b.error = False, error
             else:

@@ -145,12 +145,12 @@ class Runner:
             env["LAB_GRADE_NONCE"] = nonce  # read and wiped by raft/grading_channel.cc
         return env
 
-    def _start(self, name: str, argv, job, limit, slot) -> _Running:
+    def _start(self, name: str, argv, job, limit, slot, race=False) -> _Running:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         run_dir = self.work_dir / "runs" / safe
         if run_dir.exists():
             self.box.release_run_dir(str(run_dir))
-        limits = self.limits(limit, job is not None and job.race)
+        limits = self.limits(limit, race or (job is not None and job.race))
         self.box.prepare_run_dir(str(run_dir), slot, limits)
         log_path = str(self.work_dir / "logs" / f"{safe}.log")
         # Only the staged binaries (and the run's own folder) are visible in
@@ -275,9 +275,9 @@ class Runner:
                 self.box.release_run_dir(r.run_dir)
         return results
 
-    def _run_plain(self, name: str, argv, limit: float):
+    def _run_plain(self, name: str, argv, limit: float, race=False):
         """Runs argv in the sandbox (slot 0) to its end: (output, error or "")."""
-        r = self._start(name, argv, None, limit, 0)
+        r = self._start(name, argv, None, limit, 0, race)
         self._check(r)
         while r.ended is None:
             time.sleep(0.02)
@@ -291,10 +291,11 @@ class Runner:
             return output, f"failed (exit {self.box.returncode(r.proc)}): " + output.strip()[-400:]
         return output, ""
 
-    def list_tests(self, binary: str, limit: float = 60.0):
-        """Runs `binary --gtest_list_tests` in the sandbox: (output, error)."""
+    def list_tests(self, binary: str, limit: float = 60.0, race=False):
+        """Runs `binary --gtest_list_tests` in the sandbox (`race`: a TSan
+        binary): (output, error)."""
         output, error = self._run_plain(f"list-{os.path.basename(binary)}",
-                                        [binary, "--gtest_list_tests"], limit)
+                                        [binary, "--gtest_list_tests"], limit, race)
         if error:
             return output, f"listing the tests of {binary} {error}"
         return output, ""

@@ -44,6 +44,9 @@ constexpr uint64_t kShutdownStepLimit = 1'000'000;
 // real time would pass while they spin.
 constexpr uint64_t kStepsPerInstant = 100'000;
 
+// How much longer the default busy_limit is under ThreadSanitizer.
+constexpr int kRaceBusyLimitFactor = 10;
+
 enum class Event : uint64_t { kDispatch = 1, kSpawn = 2, kFinish = 3, kTimer = 4 };
 
 struct SimTask : TaskBase {
@@ -378,7 +381,12 @@ void SimRuntime::ReportStuckShutdown(const std::string& why) {
 void SimRuntime::StartWatchdog() {
   watchdog_ = std::thread([this] {
     using Clock = std::chrono::steady_clock;
-    const auto limit = absl::ToChronoNanoseconds(options_.busy_limit);
+    // TSan slows code down tenfold or more (and race runs share the machine):
+    // the default limit is ten times longer under it.
+    const bool default_limit = options_.busy_limit == WorldOptions().busy_limit;
+    const absl::Duration busy_limit =
+        options_.busy_limit * (race::kEnabled && default_limit ? kRaceBusyLimitFactor : 1);
+    const auto limit = absl::ToChronoNanoseconds(busy_limit);
     uint64_t last_dispatches = dispatches_.load();
     auto last_change = Clock::now();
     std::unique_lock<std::mutex> l(watchdog_mu_);
@@ -403,7 +411,7 @@ void SimRuntime::StartWatchdog() {
                   "lab::Yield() for others to run";
         std::fprintf(stderr, "lab: task %llu \"%s\" ", static_cast<unsigned long long>(running->id),
                      running->name.c_str());
-        std::fprintf(stderr, what, absl::FormatDuration(options_.busy_limit).c_str());
+        std::fprintf(stderr, what, absl::FormatDuration(busy_limit).c_str());
         std::fprintf(stderr, ". seed %llu\n", static_cast<unsigned long long>(options_.seed));
         std::fflush(stderr);
         std::_Exit(kStuckTaskExitCode);
