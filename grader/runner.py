@@ -212,11 +212,10 @@ class Runner:
             nonce=r.nonce,
         )
         v = verdict.judge(obs, job.test)
-        self.box.release_run_dir(r.run_dir)
-        passed, reason = run_limits.apply(v.passed, v.reason, usage, self.settings, job)
         if job.race:
             v = race_lib.judge(v, tail)
-        shutil.rmtree(r.run_dir, ignore_errors=True)
+        self.box.release_run_dir(r.run_dir)
+        passed, reason = run_limits.apply(v.passed, v.reason, usage, self.settings, job)
         m = re.findall(r"^fingerprint: ([0-9a-f]+)$", tail, re.MULTILINE)
         return Result(job, passed, reason, seconds, r.log_path, tail, m[-1] if m else "",
                       usage.cpu_seconds)
