@@ -72,8 +72,9 @@ Grading a student:
                         which it reports a data race, naming the two tasks
                         and where they touched the memory. Deterministic in
                         sim: a seed reports the same race every time. Time
-                        limits are scaled for TSan's slowdown. Parts whose
-                        rubric says `race = true` are always graded so
+                        limits are scaled for TSan's slowdown. A part whose
+                        rubric says `race = true` is graded in race mode
+                        even without --race
 
 Result files (rewritten after every run, so an interrupted grade leaves
 valid files):
