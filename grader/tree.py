@@ -156,7 +156,7 @@ def locked_tree(cache: Path, source_root: Path, on_wait=None):
         yield dest
 
 
-def _write_if_changed(dest: Path, data: bytes) -> bool:
+def write_if_changed(dest: Path, data: bytes) -> bool:
     try:
         if dest.read_bytes() == data:
             return False
@@ -192,7 +192,7 @@ def sync_tree(source_root: Path, dest: Path, student_paths, submission: Submissi
             continue
         wanted.add(rel)
         src = source_root / rel
-        if _write_if_changed(dest / rel, src.read_bytes()):
+        if write_if_changed(dest / rel, src.read_bytes()):
             shutil.copymode(src, dest / rel)
     for rel in student_paths:
         if submission is not None and rel in submission.files:
@@ -204,7 +204,7 @@ def sync_tree(source_root: Path, dest: Path, student_paths, submission: Submissi
         else:
             continue  # not in this tree (e.g. a lab that has not landed)
         wanted.add(rel)
-        _write_if_changed(dest / rel, data)
+        write_if_changed(dest / rel, data)
     for rel in tree_files(dest):
         if rel not in wanted:
             (dest / rel).unlink()
