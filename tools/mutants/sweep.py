@@ -74,6 +74,7 @@ class PlannedTest:
     test: str
     target: str
     limit: float  # wall-clock seconds, the rubric's sim limit
+    cpu_budget: float | None = None  # CPU seconds, the rubric's, if any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Plan:
         parts = [p for p in listed[0].parts if p in catalogue]
         if not parts:
             raise SweepError(f"{rel} holds no part that has a rubric")
-        tests = tuple(PlannedTest(p, t.name, catalogue[p].target, t.limit("sim"))
+        tests = tuple(PlannedTest(p, t.name, catalogue[p].target, t.limit("sim"), t.cpu_budget)
                       for p in parts for t in catalogue[p].tests)
         return Plan(tuple(parts), tests)
 
@@ -140,7 +141,8 @@ def sweep(runner: runner_lib.Runner, plan: Plan, binaries: dict, seeds,
     running test names) is called about twice a second."""
     outcome = Outcome(killed=False)
     for seed in seeds:
-        jobs = [runner_lib.Job(i, t.part, t.test, "sim", seed, t.limit, binaries[t.target])
+        jobs = [runner_lib.Job(i, t.part, t.test, "sim", seed, t.limit, binaries[t.target],
+                               t.cpu_budget)
                 for i, t in enumerate(plan.tests)]
         done = set()
         failures = {}
