@@ -151,9 +151,11 @@ std::optional<int> Config::Leader() {
 }
 
 std::pair<std::vector<int>, std::vector<int>> Config::MakePartition() {
-  // The leader (or server 0 if none) and n/2 others on the majority side.
+  // As Go's make_partition: n/2 + 1 of the other servers form the majority;
+  // the minority is the rest of them and the leader (or server 0 if none),
+  // so the old leader finds itself deposed.
   const int leader = Leader().value_or(0);
-  std::vector<int> p1{leader};
+  std::vector<int> p1;
   std::vector<int> p2;
   for (int i = 0; i < n_; ++i) {
     if (i == leader) continue;
@@ -163,6 +165,7 @@ std::pair<std::vector<int>, std::vector<int>> Config::MakePartition() {
       p2.push_back(i);
     }
   }
+  p2.push_back(leader);
   return {p1, p2};
 }
 

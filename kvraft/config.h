@@ -111,7 +111,8 @@ class Config : public raft::Tester {
   void Partition(const std::vector<int>& p1, const std::vector<int>& p2);
   // Every server can reach every other.
   void ConnectAll();
-  // A majority side holding the current leader, and the rest.
+  // A majority of n/2 + 1 servers without the current leader, and the
+  // minority: the rest and the leader (server 0 if there is none), as Go.
   std::pair<std::vector<int>, std::vector<int>> MakePartition();
   // A server whose Raft says it leads, if any.
   std::optional<int> Leader();

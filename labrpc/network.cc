@@ -3,7 +3,9 @@
 // The network's bookkeeping, and the life of one call: the caller's task
 // applies the request's fate (delay, loss), starts the handler as a task of
 // the server's group, waits for it while watching for the server's death,
-// then applies the reply's fate (loss, reordering delay).
+// then applies the reply's fate (loss, reordering delay). Which of these
+// steps look at the links again, and which do not, is Go's labrpc's choice,
+// kept rule by rule (ClientEnd::CallBytes).
 
 #include "labrpc/network.h"
 
@@ -41,10 +43,6 @@ struct NetState {
   bool IsServerDead(const std::string& end, const std::string& address,
                     const std::shared_ptr<Server>& server) {
     lab::MutexLock l(&mu);
-    return IsServerDeadLocked(end, address, server);
-  }
-  bool IsServerDeadLocked(const std::string& end, const std::string& address,
-                          const std::shared_ptr<Server>& server) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto e = ends.find(end);
     if (e == ends.end() || !e->second.enabled) return true;
     auto s = servers.find(address);
@@ -158,14 +156,20 @@ void ClientEnd::WarnNonDefaultReply(std::string_view service_method, const std::
                std::string(service_method).c_str(), TypeName(type).c_str());
 }
 
+// The life of a call follows Go's labrpc rule by rule (its processReq); the
+// numbers below are referred to in network_test.cc.
 bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
                           std::type_index args_type, std::type_index reply_type,
                           std::string* reply) {
   internal::NetState& net = *net_;
+  // Rule 1, the snapshot: the end's state (enabled, the server it points
+  // at) and the fault settings are read once, as the call starts, as Go
+  // reads them when it takes the request off the end. What happens to the
+  // links afterwards matters only where a later rule looks again.
   bool enabled = false, reliable, long_reordering, long_delays;
   std::string address;
-  std::shared_ptr<Server> server;
-  bool have_group = false;
+  std::shared_ptr<Server> server;  // kept alive by this call, as Go's GC would
+  lab::TaskGroup::Handle group;    // where the handler will run
   {
     lab::MutexLock l(&net.mu);
     ++net.total_count;
@@ -182,47 +186,57 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     reliable = net.reliable;
     long_reordering = net.long_reordering;
     long_delays = net.long_delays;
-    have_group = server != nullptr && (server->handlers_ != nullptr || net.handlers != nullptr);
+    if (server != nullptr) {
+      group = server->handlers_ ? server->handlers_
+              : net.handlers   ? net.handlers->handle()
+                               : lab::TaskGroup::Handle();
+    }
   }
 
-  if (!enabled || server == nullptr || !have_group) {
-    // No reply, and an eventual time-out. Long, with long delays on, so that
-    // a Raft that sends RPCs synchronously is too slow; short otherwise, so
-    // KV clerks can cycle through servers quickly.
+  if (!enabled || server == nullptr || !group) {
+    // Rule 2, no route: no reply, and an eventual time-out, as Go's. Long
+    // with long delays on, so that a Raft that sends RPCs synchronously is
+    // too slow; short otherwise, so KV clerks can cycle through servers
+    // quickly.
     lab::SleepFor(absl::Milliseconds(long_delays ? lab::RandInt(0, 7000) : lab::RandInt(0, 100)));
     return false;
   }
 
+  // Rule 3, the request's fate: on an unreliable network a short delay,
+  // then a 10% loss (the handler does not run).
   if (!reliable) {
-    lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 27)));  // a short delay
-    if (lab::RandInt(0, 1000) < 100) return false;           // the request is lost
+    lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 27)));
+    if (lab::RandInt(0, 1000) < 100) return false;
   }
 
-  // Run the handler in a task of its own, so this task can keep checking
-  // whether the server died meanwhile. The server may have been deleted (and
-  // its group freed, or the network destroyed) during the delay above: look
-  // again, and start the task before letting go of the lock.
+  // Rule 4, a request in flight is delivered: the handler runs even if the
+  // end was disabled or the server deleted during the delay above, as in Go,
+  // which does not look at the links again before dispatching. So a peer
+  // cut off a moment ago still receives what was sent to it before. (Only a
+  // crash stops it here: a killed or destroyed group starts nothing, and the
+  // call fails. The server object itself lives as long as this call.)
+  //
+  // The handler runs in a task of its own, so this task can keep watching
+  // the server while it runs (rule 5).
   auto call = std::make_shared<internal::PendingCall>();
   auto guard = std::make_shared<internal::ReplyGuard>(call);
   std::string method(service_method);
-  {
-    lab::MutexLock l(&net.mu);
-    if (net.IsServerDeadLocked(name_, address, server)) return false;
-    lab::TaskGroup* group = server->handlers_ ? server->handlers_ : net.handlers.get();
-    if (group == nullptr) return false;
-    group->Go(method,  // the handler task is named after the method
-              [server, guard, method, args = std::move(args), args_type, reply_type] {
-                std::string bytes = server->Dispatch(method, args, args_type, reply_type);
-                internal::PendingCall& c = *guard->call;
-                lab::MutexLock l(&c.mu);
-                c.reply = std::move(bytes);
-                c.ok = true;
-                c.done = true;
-                c.done_cv.NotifyAll();
-              });
-  }
-  guard.reset();  // now only the handler task's function holds it
+  group.Go(method,  // the handler task is named after the method
+           [server, guard, method, args = std::move(args), args_type, reply_type] {
+             std::string bytes = server->Dispatch(method, args, args_type, reply_type);
+             internal::PendingCall& c = *guard->call;
+             lab::MutexLock l(&c.mu);
+             c.reply = std::move(bytes);
+             c.ok = true;
+             c.done = true;
+             c.done_cv.NotifyAll();
+           });
+  guard.reset();  // now only the handler task's function holds it (if it started)
 
+  // Rule 5, a dead server while the handler runs: every 100 ms the caller
+  // looks whether its end was disabled or the server deleted (or replaced),
+  // and if so gives up at once with a failure, as Go's caller does; the
+  // handler may still finish, unobserved.
   bool ok;
   bool dead = false;
   std::string reply_bytes;
@@ -238,18 +252,25 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     ok = call->ok;
     reply_bytes = std::move(call->reply);
   }
-  if (!ok || dead) return false;
-  if (!reliable && lab::RandInt(0, 1000) < 100) return false;  // the reply is lost
+  // Rule 6, a last look when the handler returns: a deleted server (or a
+  // disabled end) gives no positive reply, as in Go, so a client cannot see
+  // success for work that went into a persister the tester has since
+  // replaced (the tester deletes the server before copying its persister).
+  if (!ok || dead || net.IsServerDead(name_, address, server)) return false;
+
+  // Rule 7, the reply's fate: on an unreliable network 10% of replies are
+  // lost (the handler ran).
+  if (!reliable && lab::RandInt(0, 1000) < 100) return false;
+
+  // Rule 8, long reordering: 2 of 3 replies are held back, mostly a little,
+  // sometimes up to ~2.2 s, and then delivered whatever happened to the
+  // links or the server meanwhile: Go's check for a dead server comes before
+  // the hold-back only (rule 6), and its held-back reply is sent from a timer.
   if (long_reordering && lab::RandInt(0, 900) < 600) {
-    // Held back: mostly a little, sometimes up to ~2.2 s.
     lab::SleepFor(absl::Milliseconds(200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000))));
   }
-  // Checked again after the handler returned (and any hold-back): a deleted
-  // server never gives a positive reply, so a client cannot see success for
-  // work that went into a persister the tester has since replaced.
   {
     lab::MutexLock l(&net.mu);
-    if (net.IsServerDeadLocked(name_, address, server)) return false;
     net.total_bytes += static_cast<int64_t>(reply_bytes.size());
   }
   *reply = std::move(reply_bytes);

@@ -34,7 +34,15 @@
 //   LongDelays(true)       a call on a disabled end or to a missing server
 //                          fails after up to 7 s (else up to 100 ms).
 //   DeleteServer(name)     calls in progress to it fail, even if their
-//                          handler finishes later.
+//                          handler finishes later (but not a reply that
+//                          was already on its way back, see below).
+//
+// Messages in flight, as in Go's labrpc: a call's fate is decided by the
+// end's state when the call starts. A request already on its way when the
+// link is cut or the server deleted still reaches the handler; a reply is
+// checked for a dead server when the handler returns, and one held back by
+// long reordering is delivered however the links change meanwhile.
+// network.cc lists the rules one by one.
 //
 // Thread safety: every public method may be called from any task.
 
@@ -109,9 +117,10 @@ class Server {
  public:
   // Handlers run as tasks in `handlers` if given (the tester passes the
   // peer's group, so crashing the peer stops its handlers), otherwise in the
-  // network's own group. `handlers` must outlive the server's place in the
-  // network: DeleteServer first, then destroy the group.
-  explicit Server(lab::TaskGroup* handlers = nullptr) : handlers_(handlers) {}
+  // network's own group. The group may be killed or destroyed at any time:
+  // calls whose handler has not started by then fail (a crashed server).
+  explicit Server(lab::TaskGroup* handlers = nullptr)
+      : handlers_(handlers != nullptr ? handlers->handle() : lab::TaskGroup::Handle()) {}
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
@@ -126,7 +135,7 @@ class Server {
   std::string Dispatch(std::string_view service_method, std::string_view args,
                        std::type_index args_type, std::type_index reply_type);
 
-  lab::TaskGroup* const handlers_;
+  const lab::TaskGroup::Handle handlers_;  // empty: the network's group
   mutable lab::Mutex mu_;
   std::map<std::string, std::shared_ptr<Service>> services_ ABSL_GUARDED_BY(mu_);
   int64_t count_ ABSL_GUARDED_BY(mu_) = 0;

@@ -4,10 +4,12 @@
 //   NetworkTest         ports of the Go labrpc tests, plus dead-server and
 //                       task-group semantics; each body runs under both
 //                       runtimes (NetworkTest/threads, NetworkTest/sim).
-//   NetworkFaultTest    the fault knobs measured over many calls, in sim
-//                       only: virtual time makes long delays free and the
-//                       seed fixes the figures (bounds are ~5 sigma, so they
-//                       hold for other LAB_SEEDs too).
+//   NetworkFaultTest    the fault knobs, and Go's rules for messages in
+//                       flight when a link is cut (network.cc's rules 1-8),
+//                       measured over many calls, in sim only: virtual time
+//                       makes long delays free and the seed fixes the
+//                       figures (bounds are ~5 sigma, so they hold for other
+//                       LAB_SEEDs too).
 //   NetworkDeterminismTest  one seed replays a busy unreliable run exactly.
 //   NetworkDeathTest    mistakes stop the program with a message that says
 //                       what is wrong.
@@ -1117,6 +1119,268 @@ TEST_F(NetworkFaultTest, CallsThatCannotBeDeliveredFailAfterADelay) {
     measure("long", absl::Milliseconds(7000), absl::Milliseconds(6500), absl::Milliseconds(2900),
             absl::Milliseconds(4100));
     EXPECT_EQ(server->GetCount(), 0);
+  });
+}
+
+// --- Messages in flight: Go's rules, measured in sim ----------------------------
+// network.cc numbers the rules a call follows; each test below names the rule
+// it measures. Before these rules, a cut during a request's delay stopped
+// the request and a cut during a reply's hold-back dropped the reply.
+
+// When each call's handler ran, by call id.
+class Stamps {
+ public:
+  void Add(int64_t id) {
+    lab::MutexLock l(&mu_);
+    at_[id] = lab::Now();
+  }
+  std::optional<absl::Time> At(int64_t id) const {
+    lab::MutexLock l(&mu_);
+    auto it = at_.find(id);
+    if (it == at_.end()) return std::nullopt;
+    return it->second;
+  }
+  size_t size() const {
+    lab::MutexLock l(&mu_);
+    return at_.size();
+  }
+
+ private:
+  mutable lab::Mutex mu_;
+  std::map<int64_t, absl::Time> at_ ABSL_GUARDED_BY(mu_);
+};
+
+// Adds server `address`, whose "Stamp.Now" handler notes when it ran.
+void AddStampServer(Network& net, const std::string& address, std::shared_ptr<Stamps> stamps) {
+  auto svc = std::make_shared<Service>("Stamp");
+  svc->Register<int64_t, int64_t>("Now", [stamps](const int64_t& id, int64_t* reply) {
+    stamps->Add(id);
+    *reply = id;
+  });
+  auto server = std::make_shared<Server>();
+  server->AddService(svc);
+  net.AddServer(address, server);
+}
+
+// One trial: a call, and a change to its link while the call is under way.
+struct CutTrial {
+  absl::Time start;
+  absl::Time end;
+  bool ok = false;
+};
+
+// Runs `n` trials at once. Trial i calls "Stamp.Now" with id i on a fresh
+// end "end-i" (enabled or not), connected to a fresh server "server-i"
+// (whose handler stamps `stamps`); `cut_after` into the call, cut(i) runs.
+std::vector<CutTrial> RunCutTrials(Network& net, int n, const std::shared_ptr<Stamps>& stamps,
+                                   bool enabled, absl::Duration cut_after,
+                                   const std::function<void(int)>& cut) {
+  std::vector<CutTrial> trials(n);
+  lab::TaskGroup group("trials");
+  for (int i = 0; i < n; ++i) {
+    const std::string address = absl::StrCat("server-", i), name = absl::StrCat("end-", i);
+    AddStampServer(net, address, stamps);
+    auto end = net.MakeEnd(name);
+    net.Connect(name, address);
+    net.Enable(name, enabled);
+    group.Go(absl::StrCat("cutter-", i), [i, cut_after, &cut] {
+      lab::SleepFor(cut_after);
+      cut(i);
+    });
+    group.Go(absl::StrCat("caller-", i), [i, end, &trials] {
+      CutTrial& t = trials[i];
+      t.start = lab::Now();
+      int64_t reply = 0;
+      t.ok = end->Call("Stamp.Now", int64_t{i}, &reply);
+      t.end = lab::Now();
+      if (t.ok) {
+        EXPECT_EQ(reply, i);
+      }
+    });
+  }
+  EXPECT_TRUE(group.Join(absl::Hours(1)));
+  return trials;
+}
+
+// Even trials lose their link by disabling the end (the tester's
+// disconnect), odd ones by deleting the server (its crash).
+std::function<void(int)> CutEndOrServer(Network& net) {
+  return [&net](int i) {
+    if (i % 2 == 0) {
+      net.Enable(absl::StrCat("end-", i), false);
+    } else {
+      net.DeleteServer(absl::StrCat("server-", i));
+    }
+  };
+}
+
+TEST_F(NetworkFaultTest, EndStateIsReadOnceWhenACallStarts) {
+  // Rule 1: whether the end is enabled, and where it points, is read when
+  // the call starts.
+  RunSim([] {
+    Network net;
+    net.LongDelays(true);
+    net.Reliable(false);
+
+    // 200 calls on disabled ends that are enabled 1 ms later: every call
+    // fails (after its time-out) and no handler runs.
+    auto stamps = std::make_shared<Stamps>();
+    std::vector<CutTrial> late = RunCutTrials(net, 200, stamps, /*enabled=*/false,
+                                              absl::Milliseconds(1), [&net](int i) {
+                                                net.Enable(absl::StrCat("end-", i), true);
+                                              });
+    int late_ok = 0;
+    for (const CutTrial& t : late) late_ok += t.ok;
+    std::printf("read once: %d/200 calls succeeded on ends enabled 1 ms after they started; "
+                "%zu handlers ran\n",
+                late_ok, stamps->size());
+    EXPECT_EQ(late_ok, 0);
+    EXPECT_EQ(stamps->size(), 0u);
+  });
+  RunSim([] {
+    Network net;
+    net.Reliable(false);
+
+    // 400 calls whose end is pointed at another server during their request
+    // delay: the request still goes to the first server (~90% arrive: the
+    // rest are lost), and its reply comes back (~81%: replies are lost too).
+    auto first = std::make_shared<Stamps>(), other = std::make_shared<Stamps>();
+    AddStampServer(net, "other", other);
+    std::vector<CutTrial> trials = RunCutTrials(net, 400, first, /*enabled=*/true,
+                                                absl::Microseconds(500), [&net](int i) {
+                                                  net.Connect(absl::StrCat("end-", i), "other");
+                                                });
+    int ok = 0;
+    for (const CutTrial& t : trials) ok += t.ok;
+    const double arrived = static_cast<double>(first->size()) / 400;
+    std::printf("read once: of 400 requests whose end was re-pointed during their delay, "
+                "%.1f%% reached the first server, %zu the new one; %.1f%% of the calls "
+                "succeeded\n",
+                100 * arrived, other->size(), 100.0 * ok / 400);
+    EXPECT_EQ(other->size(), 0u);
+    EXPECT_GE(arrived, 0.82);  // 0.9, ~5 standard deviations
+    EXPECT_LE(arrived, 0.975);
+    EXPECT_GE(ok / 400.0, 0.71);  // 0.81
+    EXPECT_LE(ok / 400.0, 0.91);
+  });
+}
+
+TEST_F(NetworkFaultTest, RequestCutDuringItsDelayStillReachesTheHandler) {
+  // Rule 4: a request already on its way when its link is cut is delivered
+  // (Go runs the handler); rule 6: its reply is then refused, since the end
+  // is disabled or the server deleted when the handler returns.
+  RunSim([] {
+    Network net;
+    net.Reliable(false);
+    auto stamps = std::make_shared<Stamps>();
+    // The cut comes 0.5 ms into each call: requests delayed 1-26 ms are in
+    // flight when it happens (26 of 27), those delayed 0 ms are not.
+    constexpr int kTrials = 1000;
+    const absl::Duration cut_after = absl::Microseconds(500);
+    std::vector<CutTrial> trials =
+        RunCutTrials(net, kTrials, stamps, /*enabled=*/true, cut_after, CutEndOrServer(net));
+    // A request's delay: when its handler ran, or, if it was lost, when the
+    // call returned (a lost request fails right after its delay).
+    int in_flight[2] = {0, 0}, handled_after_cut[2] = {0, 0}, ok_after_cut = 0;
+    for (int i = 0; i < kTrials; ++i) {
+      const CutTrial& t = trials[i];
+      const std::optional<absl::Time> ran = stamps->At(i);
+      const absl::Duration delay = (ran ? *ran : t.end) - t.start;
+      if (delay < cut_after) continue;
+      ++in_flight[i % 2];
+      if (ran) ++handled_after_cut[i % 2];
+      ok_after_cut += t.ok;
+    }
+    const double disabled = static_cast<double>(handled_after_cut[0]) / in_flight[0];
+    const double deleted = static_cast<double>(handled_after_cut[1]) / in_flight[1];
+    std::printf("in flight: requests cut during their delay that reached the handler: "
+                "%d/%d (%.1f%%) after the end was disabled, %d/%d (%.1f%%) after the server "
+                "was deleted (Go: 90%%, the rest are lost); %d of their calls succeeded\n",
+                handled_after_cut[0], in_flight[0], 100 * disabled, handled_after_cut[1],
+                in_flight[1], 100 * deleted, ok_after_cut);
+    ASSERT_GT(in_flight[0], 400);
+    ASSERT_GT(in_flight[1], 400);
+    // 0.9 each, bounds ~5 standard deviations.
+    EXPECT_GE(disabled, 0.83);
+    EXPECT_LE(disabled, 0.97);
+    EXPECT_GE(deleted, 0.83);
+    EXPECT_LE(deleted, 0.97);
+    EXPECT_EQ(ok_after_cut, 0) << "a reply came back on a cut link (rule 6)";
+  });
+}
+
+TEST_F(NetworkFaultTest, CallGivesUpWithin100MsOfItsLinkDyingWhileTheHandlerRuns) {
+  // Rule 5: while the handler runs, the caller looks every 100 ms whether
+  // its end was disabled or the server deleted, and gives up if so.
+  RunSim([] {
+    JunkServer junk;
+    Network net;
+    AddJunkServer(net, "server", &junk);
+    AddJunkServer(net, "doomed", &junk);
+    auto disabled = MakeConnectedEnd(net, "disabled", "server");
+    auto deleted = MakeConnectedEnd(net, "deleted", "doomed");
+    lab::TaskGroup group("calls");
+    std::vector<absl::Duration> took(2);
+    std::vector<bool> ok(2, true);
+    int i = 0;
+    for (const auto& end : {disabled, deleted}) {
+      group.Go(end->name(), [end, i, &took, &ok] {
+        const absl::Time start = lab::Now();
+        int reply = 0;
+        ok[i] = end->Call("Junk.Sleep", 1000, &reply);  // the handler takes 1 s
+        took[i] = lab::Now() - start;
+      });
+      ++i;
+    }
+    lab::SleepFor(absl::Milliseconds(250));
+    net.Enable("disabled", false);
+    net.DeleteServer("doomed");
+    ASSERT_TRUE(group.Join(absl::Hours(1)));
+    std::printf("handler running: the call gave up %s after its start when its end was "
+                "disabled at 250 ms, %s when its server was deleted\n",
+                absl::FormatDuration(took[0]).c_str(), absl::FormatDuration(took[1]).c_str());
+    // The checks come at 100, 200, 300 ms: the one at 300 ms sees the cut.
+    for (int k = 0; k < 2; ++k) {
+      EXPECT_FALSE(ok[k]);
+      EXPECT_EQ(took[k], absl::Milliseconds(300));
+    }
+  });
+}
+
+TEST_F(NetworkFaultTest, HeldBackReplyIsDeliveredAfterACut) {
+  // Rules 6 and 8: a reply is checked for a dead server before it is held
+  // back, not after; once held back it is delivered, whatever happens to the
+  // link meanwhile.
+  RunSim([] {
+    Network net;
+    net.LongReordering(true);
+    auto stamps = std::make_shared<Stamps>();
+    // Reliable: every handler runs at once and its reply is checked at once;
+    // the cut comes 1 ms later, during the hold-back of the held replies.
+    constexpr int kTrials = 600;
+    std::vector<CutTrial> trials = RunCutTrials(net, kTrials, stamps, /*enabled=*/true,
+                                                absl::Milliseconds(1), CutEndOrServer(net));
+    int held[2] = {0, 0}, delivered[2] = {0, 0}, prompt_ok = 0, prompt = 0;
+    for (int i = 0; i < kTrials; ++i) {
+      const CutTrial& t = trials[i];
+      if (t.end - t.start >= absl::Milliseconds(200)) {
+        ++held[i % 2];
+        delivered[i % 2] += t.ok;
+      } else {
+        ++prompt;
+        prompt_ok += t.ok;
+      }
+    }
+    std::printf("held back: replies delivered though their link was cut during the hold-back: "
+                "%d/%d after the end was disabled, %d/%d after the server was deleted (Go: all); "
+                "%d/%d prompt replies delivered\n",
+                delivered[0], held[0], delivered[1], held[1], prompt_ok, prompt);
+    EXPECT_EQ(static_cast<int>(stamps->size()), kTrials);
+    ASSERT_GT(held[0], 150);
+    ASSERT_GT(held[1], 150);
+    EXPECT_EQ(delivered[0], held[0]);
+    EXPECT_EQ(delivered[1], held[1]);
+    EXPECT_EQ(prompt_ok, prompt);
   });
 }
 

@@ -47,7 +47,7 @@ class Chan {
   // Blocks until a receiver takes the value (unbuffered) or there is room.
   void Send(T value) {
     internal::race::Section section;
-    internal::SchedulingPoint();
+    internal::SchedulingPoint("Chan.Send");
     internal::race::Release(SendOrder());
     internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
@@ -76,7 +76,7 @@ class Chan {
   // every buffered value has been received.
   std::optional<T> Recv() {
     internal::race::Section section;
-    internal::SchedulingPoint();
+    internal::SchedulingPoint("Chan.Recv");
     internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
     if (std::optional<T> v = TakeLocked(wake)) {
@@ -102,7 +102,7 @@ class Chan {
   // A value if one is ready now; otherwise nullopt (see closed()).
   std::optional<T> TryRecv() {
     internal::race::Section section;
-    internal::SchedulingPoint();
+    internal::SchedulingPoint("Chan.TryRecv");
     internal::Wakeups wake;  // wakes after the unlock
     std::unique_lock<std::mutex> lk(mu_);
     std::optional<T> v = TakeLocked(wake);

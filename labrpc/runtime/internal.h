@@ -92,6 +92,11 @@ class Runtime {
   virtual absl::Time Now() = 0;
   // Sim: lets other tasks run. Both: throws TaskKilled if killed.
   virtual void Yield() = 0;
+  // Yield() at the start of runtime call `call` (for reports).
+  virtual void YieldIn(const char* call) {
+    (void)call;
+    Yield();
+  }
   // Blocks the calling task until Unpark(), the deadline, or (interruptible)
   // a kill. May return kNotified spuriously: callers re-check their state.
   virtual Wake Park(absl::Time deadline, const char* reason, bool interruptible) = 0;

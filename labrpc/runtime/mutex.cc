@@ -19,7 +19,7 @@ using internal::Wake;
 
 void Mutex::lock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   internal::race::Section section;
-  internal::SchedulingPoint();
+  internal::SchedulingPoint("Mutex.lock");
   Acquire(/*interruptible=*/true);
 }
 

@@ -11,7 +11,9 @@
 // timer) is reported with every blocked task and what it waits on; a killed
 // task never runs again before it unwinds; a task that runs for
 // options.busy_limit of real time without a runtime call is reported by a
-// watchdog thread, which ends the process.
+// watchdog thread, which ends the process; tasks that keep one another
+// running for options.livelock_limit of real time, never all waiting (so
+// virtual time stands still), are reported as a livelock (livelock.h).
 
 #include <atomic>
 #include <chrono>
@@ -28,6 +30,7 @@
 #include "labrpc/runtime/fiber.h"
 #include "labrpc/runtime/internal.h"
 #include "labrpc/runtime/race.h"
+#include "labrpc/runtime/livelock.h"
 
 namespace lab::internal {
 namespace {
@@ -60,6 +63,7 @@ struct SimTask : TaskBase {
   bool interruptible = false;   // of the current block
   Wake wake = Wake::kNotified;  // why the last block ended
   uint64_t timer_gen = 0;       // invalidates stale timers
+  LivelockStats livelock;
 };
 
 struct Timer {
@@ -81,7 +85,10 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 class SimRuntime : public Runtime {
  public:
   explicit SimRuntime(const WorldOptions& options)
-      : Runtime(options), now_(kSimEpoch), sched_rng_(options.seed ^ 0x5eed5c4edULL) {}
+      : Runtime(options),
+        now_(kSimEpoch),
+        sched_rng_(options.seed ^ 0x5eed5c4edULL),
+        livelock_(options.livelock_limit) {}
 
   ~SimRuntime() override {
     for (auto& [id, t] : tasks_) {
@@ -125,14 +132,17 @@ class SimRuntime : public Runtime {
     tasks_[t->id] = t;
     runnable_.push_back(t);
     Record(Event::kSpawn, t->id);
-    if (current_ != nullptr) Yield();
+    if (current_ != nullptr) YieldIn("lab::Go");
   }
 
   absl::Time Now() override { return now_; }
 
-  void Yield() override {
+  void Yield() override { YieldIn("lab::Yield"); }
+
+  void YieldIn(const char* call) override {
     race::Section section;
-    SimTask* t = Current("lab::Yield");
+    SimTask* t = Current(call);
+    t->livelock.last_call = call;
     // Even a killed task gives way first, so one that swallows TaskKilled in
     // a loop still lets the others run (and meets the shutdown step limit).
     t->state = SimTask::State::kRunnable;
@@ -144,6 +154,7 @@ class SimRuntime : public Runtime {
   Wake Park(absl::Time deadline, const char* reason, bool interruptible) override {
     race::Section section;
     SimTask* t = Current(reason);
+    t->livelock.last_call = reason;
     interruptible = interruptible && !MayNotThrow(t);
     if (interruptible && t->killed.load()) return Wake::kKilled;
     if (t->permit) {
@@ -276,6 +287,14 @@ class SimRuntime : public Runtime {
   }
 
   void RunScheduler(std::function<void()> main);
+
+  // The livelock report (livelock.h) on the tasks now alive.
+  std::string DescribeLivelock() const {
+    std::vector<LivelockWatch::Task> tasks;
+    for (const auto& [id, t] : tasks_) tasks.push_back({id, &t->name, &t->group->name, &t->livelock});
+    return livelock_.Describe(std::move(tasks), now_, kSimEpoch, options_.seed);
+  }
+
   void StartWatchdog();
   void StopWatchdog();
   [[noreturn]] void ReportStuckShutdown(const std::string& why);
@@ -294,6 +313,7 @@ class SimRuntime : public Runtime {
   std::vector<SimTask*> runnable_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::map<uint64_t, SimTask*> tasks_;  // every task not yet finished
+  LivelockWatch livelock_;
 
   // Read by the watchdog thread.
   std::atomic<SimTask*> watch_task_{nullptr};
@@ -341,6 +361,14 @@ void SimRuntime::RunScheduler(std::function<void()> main) {
                                          " scheduling steps (catching lab::TaskKilled?)"));
       }
       SimTask* t = PickRunnable();
+      if (!shutting_down && livelock_.Dispatched(t->livelock, now_)) {
+        run_status_ = absl::AbortedError(DescribeLivelock());
+        std::fprintf(stderr, "lab: %s", std::string(run_status_.message()).c_str());
+        std::fflush(stderr);
+        shutting_down = true;
+        hold_main = true;
+        KillAllGroups();
+      }
       if (hold_main && t->id == main_id_ && tasks_.size() > 1) {
         held_main = t;
         continue;
@@ -348,6 +376,7 @@ void SimRuntime::RunScheduler(std::function<void()> main) {
       Dispatch(t);
       continue;
     }
+    livelock_.Idle();
     if (FireTimers()) continue;
     if (held_main != nullptr) {
       runnable_.push_back(held_main);

@@ -47,6 +47,11 @@ void TaskGroup::Go(std::string name, std::function<void()> fn) {
   group_->rt->Spawn(group_, std::move(name), std::move(fn));
 }
 
+void TaskGroup::Handle::Go(std::string name, std::function<void()> fn) const {
+  // Spawn starts nothing in a killed group (and the destructor kills it).
+  if (group_ != nullptr) group_->rt->Spawn(group_, std::move(name), std::move(fn));
+}
+
 void TaskGroup::Kill() { group_->rt->KillGroup(*group_); }
 
 bool TaskGroup::Join(absl::Duration timeout) {

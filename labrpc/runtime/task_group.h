@@ -61,6 +61,26 @@ class TaskGroup {
   bool killed() const;
   const std::string& name() const;
 
+  // A copyable handle that may outlive the group: Go() through it starts a
+  // task in the group while the group is alive and not killed, and nothing
+  // afterwards (a destroyed group is killed). For whoever must start tasks in
+  // a group it does not own, such as the network starting a server's RPC
+  // handlers.
+  class Handle {
+   public:
+    Handle() = default;
+    // Starts nothing if the group was killed or destroyed, or if the handle
+    // is empty (default-constructed).
+    void Go(std::string name, std::function<void()> fn) const;
+    explicit operator bool() const { return group_ != nullptr; }
+
+   private:
+    friend class TaskGroup;
+    explicit Handle(std::shared_ptr<internal::Group> group) : group_(std::move(group)) {}
+    std::shared_ptr<internal::Group> group_;
+  };
+  Handle handle() const { return Handle(group_); }
+
   // While a Scope lives, lab::Go from the task that made it starts tasks in
   // `group`. Scopes nest.
   class Scope {

@@ -44,11 +44,11 @@ void ThrowIfKilled() {
   }
 }
 
-void SchedulingPoint() {
+void SchedulingPoint(const char* call) {
   TaskBase* t = tl_task;
   if (t == nullptr) return;
   if (tl_in_sim) {
-    t->rt->Yield();
+    t->rt->YieldIn(call);
   } else {
     ThrowIfKilled();
   }

@@ -96,9 +96,10 @@ class Wakeups {
 // True when the calling thread is running a task of a sim world.
 bool InSim();
 
-// A scheduling point: in sim, lets the scheduler run another task first; in
-// both runtimes, throws TaskKilled if the calling task has been killed.
-void SchedulingPoint();
+// A scheduling point at the start of runtime call `call` ("Chan.Send"): in
+// sim, lets the scheduler run another task first; in both runtimes, throws
+// TaskKilled if the calling task has been killed.
+void SchedulingPoint(const char* call);
 
 // Throws TaskKilled if the calling task has been killed (and is not already
 // unwinding). For the end of a wait that succeeded: a killed task runs no

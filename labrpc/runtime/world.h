@@ -21,6 +21,11 @@
 //            A task that runs longer than options.busy_limit of real time
 //            without a runtime call (a busy loop) cannot be preempted: the
 //            process prints the task's name and seed and exits with code 3.
+//   sim      tasks that keep one another running for options.livelock_limit
+//            of real time without ever all waiting, so that virtual time
+//            stands still (a livelock): Run() kills every task and returns
+//            an error naming the busiest tasks, the runtime call each made
+//            last, and the seed.
 //   both     a task still running options.shutdown_grace after it was
 //            killed at shutdown: the process prints the names of the stuck
 //            tasks and exits with code 3 (in threads the task cannot be
@@ -55,6 +60,10 @@ struct WorldOptions {
   // sim: real time a task may run without a runtime call before it is
   // reported as a busy loop.
   absl::Duration busy_limit = absl::Seconds(10);
+  // sim: real time tasks may keep one another running without ever all
+  // waiting (virtual time stands still) before Run() stops them as a
+  // livelock.
+  absl::Duration livelock_limit = absl::Seconds(20);
   // sim: stack size of each task.
   size_t stack_size = 256 * 1024;
   // Print a line "lab: runtime=... seed=..." when Run() starts.
