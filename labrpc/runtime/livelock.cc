@@ -24,7 +24,7 @@ bool LivelockWatch::Dispatched(LivelockStats& task, absl::Time now) {
     task.dispatches = 0;
   }
   ++task.dispatches;
-  if (++dispatches_ % kClockEvery != 0) return false;
+  if (++dispatches_ % kClockEvery != 0 || dispatches_ < kMinDispatches) return false;
   return Clock::now() - started_ >= limit_;
 }
 

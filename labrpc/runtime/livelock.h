@@ -46,7 +46,8 @@ class LivelockWatch {
   void Idle() { in_stretch_ = false; }
 
   // `task` is about to run at virtual time `now`. True once the current
-  // stretch has lasted the limit of real time.
+  // stretch has lasted the limit of real time, with at least
+  // kMinDispatches task switches (a few slow dispatches are no livelock).
   bool Dispatched(LivelockStats& task, absl::Time now);
 
   struct Task {
@@ -64,6 +65,7 @@ class LivelockWatch {
   using Clock = std::chrono::steady_clock;
   // Real time is read once per this many dispatches.
   static constexpr uint64_t kClockEvery = 64;
+  static constexpr uint64_t kMinDispatches = 10'000;
 
   const Clock::duration limit_;
   bool in_stretch_ = false;
