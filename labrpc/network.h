@@ -37,12 +37,13 @@
 //                          handler finishes later (but not a reply that
 //                          was already on its way back, see below).
 //
-// Messages in flight, as in Go's labrpc: a call's fate is decided by the
-// end's state when the call starts. A request already on its way when the
-// link is cut or the server deleted still reaches the handler; a reply is
-// checked for a dead server when the handler returns, and one held back by
-// long reordering is delivered however the links change meanwhile.
-// network.cc lists the rules one by one.
+// Messages in flight, as in Go's labrpc: a call reads its end's state when
+// it starts, and a request already on its way when the link is cut or the
+// server deleted still reaches the handler. The caller looks at the link
+// again while the handler runs and when it returns (a cut link or a deleted
+// server then fails the call), but not later: a reply held back by long
+// reordering is delivered however the link changes meanwhile. network.cc
+// numbers the rules.
 //
 // Thread safety: every public method may be called from any task.
 
