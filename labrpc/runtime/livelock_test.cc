@@ -91,9 +91,10 @@ TEST(SimLivelock, TwoTasksPingPongingForeverAreReportedWithWhatTheyDo) {
   EXPECT_TRUE(absl::StrContains(lines[1] + lines[2], "\"ping\"")) << report;
   EXPECT_TRUE(absl::StrContains(lines[1] + lines[2], "\"pong\"")) << report;
   EXPECT_TRUE(absl::StrContains(LineAbout(status, "ticker"), "last call SleepFor")) << report;
-  // Stopped after about the limit.
+  // Stopped once the limit passed (and the stretch had its 100 000 task
+  // switches: a while longer on a loaded machine).
   EXPECT_GE(real, kLimit);
-  EXPECT_LT(real, kLimit + absl::Seconds(10));
+  EXPECT_LT(real, absl::Minutes(2));
 }
 
 TEST(SimLivelock, TasksYieldingForeverAreReported) {
