@@ -28,6 +28,19 @@ bool LivelockWatch::Dispatched(LivelockStats& task, absl::Time now) {
   return Clock::now() - started_ >= limit_;
 }
 
+void LivelockWatch::Finished(const LivelockStats& task, const std::string& name,
+                             const std::string& group) {
+  if (!in_stretch_ || dispatches_ < kCountEndedFrom || task.stretch != stretch_) return;
+  if (ended_stretch_ != stretch_) {
+    ended_.clear();
+    ended_stretch_ = stretch_;
+  }
+  Kind& kind = ended_[{group, name}];
+  ++kind.tasks;
+  kind.dispatches += task.dispatches;
+  ++kind.last_calls[task.last_call];
+}
+
 std::string LivelockWatch::Describe(std::vector<Task> tasks, absl::Time now, absl::Time epoch,
                                     uint64_t seed) const {
   const absl::Duration real = absl::FromChrono(Clock::now() - started_);
@@ -39,26 +52,48 @@ std::string LivelockWatch::Describe(std::vector<Task> tasks, absl::Time now, abs
       absl::FormatDuration(started_virtual_ - epoch), " when they started); ", dispatches_,
       " task switches. Tasks that wait for each other must sleep or block, not poll. "
       "The busiest tasks, with the runtime call each made last:\n");
-  // Only the tasks that ran in this stretch, busiest first (by id on ties).
-  tasks.erase(std::remove_if(tasks.begin(), tasks.end(),
-                             [this](const Task& t) {
-                               return t.stats->stretch != stretch_ || t.stats->dispatches == 0;
-                             }),
-              tasks.end());
-  std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
-    if (a.stats->dispatches != b.stats->dispatches) {
-      return a.stats->dispatches > b.stats->dispatches;
-    }
-    return a.id < b.id;
+  // The tasks that ran in this stretch, live or ended, by name and group.
+  std::map<std::pair<std::string, std::string>, Kind> kinds;
+  if (ended_stretch_ == stretch_) kinds = ended_;
+  std::map<std::pair<std::string, std::string>, uint64_t> live;
+  for (const Task& t : tasks) {
+    if (t.stats->stretch != stretch_ || t.stats->dispatches == 0) continue;
+    Kind& kind = kinds[{*t.group, *t.name}];
+    if (live[{*t.group, *t.name}]++ == 0) kind.first_id = t.id;
+    ++kind.tasks;
+    kind.dispatches += t.stats->dispatches;
+    ++kind.last_calls[t.stats->last_call];
+  }
+  std::vector<std::pair<const std::pair<std::string, std::string>*, const Kind*>> busiest;
+  for (const auto& [key, kind] : kinds) busiest.push_back({&key, &kind});
+  std::stable_sort(busiest.begin(), busiest.end(), [](const auto& a, const auto& b) {
+    return a.second->dispatches > b.second->dispatches;
   });
   constexpr size_t kShown = 8;
-  for (size_t i = 0; i < tasks.size() && i < kShown; ++i) {
-    const Task& t = tasks[i];
-    absl::StrAppend(&out, "  task ", t.id, " \"", *t.name, "\" (group ", *t.group, "): ran ",
-                    t.stats->dispatches, " times; last call ", t.stats->last_call, "\n");
+  for (size_t i = 0; i < busiest.size() && i < kShown; ++i) {
+    const auto& [group, name] = *busiest[i].first;
+    const Kind& kind = *busiest[i].second;
+    if (kind.tasks == 1 && kind.first_id != 0) {
+      absl::StrAppend(&out, "  task ", kind.first_id, " \"", name, "\" (group ", group,
+                      "): ran ", kind.dispatches, " times; last call ",
+                      kind.last_calls.begin()->first, "\n");
+      continue;
+    }
+    // Many tasks of one kind: their most frequent last calls.
+    std::vector<std::pair<uint64_t, std::string>> calls;
+    for (const auto& [call, n] : kind.last_calls) calls.push_back({n, call});
+    std::stable_sort(calls.begin(), calls.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::string last;
+    for (size_t c = 0; c < calls.size() && c < 3; ++c) {
+      absl::StrAppend(&last, c == 0 ? "" : ", ", calls[c].second, " (", calls[c].first, ")");
+    }
+    absl::StrAppend(&out, "  ", kind.tasks, kind.tasks == 1 ? " task \"" : " tasks \"", name,
+                    "\" (group ", group, "): ran ",
+                    kind.dispatches, " times in all; last calls ", last, "\n");
   }
-  if (tasks.size() > kShown) {
-    absl::StrAppend(&out, "  ... and ", tasks.size() - kShown, " more tasks\n");
+  if (busiest.size() > kShown) {
+    absl::StrAppend(&out, "  ... and ", busiest.size() - kShown, " more\n");
   }
   return out;
 }

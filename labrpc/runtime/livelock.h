@@ -9,12 +9,15 @@
 // little, and a test's time limit may never come. The watch notices a
 // stretch of scheduling in which the tasks never all waited that has lasted
 // WorldOptions::livelock_limit of real time, and describes it: the busiest
-// tasks of the stretch and the runtime call each made last.
+// tasks of the stretch and the runtime call each made last. Tasks of the
+// same name and group count together (a livelock through RPCs starts a
+// short task per call).
 //
 //   LivelockWatch watch(options.livelock_limit);
 //   ...nothing runnable:      watch.Idle();
 //   ...before running task t: if (watch.Dispatched(t->livelock, now)) report
-//                             watch.Describe(tasks, now, seed)
+//                             watch.Describe(tasks, now, epoch, seed)
+//   ...task t ended:          watch.Finished(t->livelock, t->name, group)
 //
 // Used by the scheduler's thread only.
 
@@ -23,7 +26,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -51,6 +56,9 @@ class LivelockWatch {
   // no livelock).
   bool Dispatched(LivelockStats& task, absl::Time now);
 
+  // A task ended; its figures count on in the report.
+  void Finished(const LivelockStats& task, const std::string& name, const std::string& group);
+
   struct Task {
     uint64_t id;
     const std::string* name;
@@ -70,6 +78,8 @@ class LivelockWatch {
   // ReliableChurn: many clients starting commands at one instant); a
   // livelock counts millions.
   static constexpr uint64_t kMinDispatches = 100'000;
+  // Ended tasks are counted from this many task switches into a stretch.
+  static constexpr uint64_t kCountEndedFrom = 10'000;
 
   const Clock::duration limit_;
   bool in_stretch_ = false;
@@ -77,6 +87,19 @@ class LivelockWatch {
   uint64_t dispatches_ = 0;  // in the current stretch
   Clock::time_point started_;
   absl::Time started_virtual_;
+
+  // Tasks of one name and group, for the report.
+  struct Kind {
+    uint64_t tasks = 0;
+    uint64_t dispatches = 0;
+    uint64_t first_id = 0;  // of a live task, for a kind of one
+    std::map<std::string, uint64_t> last_calls;
+  };
+  // Tasks that ended in the current stretch, by (group, name). Kept only
+  // once the stretch is long (kCountEndedFrom), so that ordinary runs pay
+  // nothing.
+  std::map<std::pair<std::string, std::string>, Kind> ended_;
+  uint64_t ended_stretch_ = 0;  // the stretch ended_ is about
 };
 
 }  // namespace lab::internal

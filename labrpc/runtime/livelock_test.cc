@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -118,6 +119,35 @@ TEST(SimLivelock, TasksYieldingForeverAreReported) {
     EXPECT_TRUE(absl::StrContains(line, "(group spinners)")) << status;
     EXPECT_TRUE(absl::StrContains(line, "last call lab::Yield")) << status;
   }
+}
+
+TEST(SimLivelock, ShortLivedTasksOfOneNameCountTogether) {
+  // A livelock through RPCs starts a task per call: here a relay starts a
+  // "hop" task per message, forever. The report counts the hops together,
+  // ended ones included, with their most frequent last calls.
+  absl::Duration real;
+  absl::Status status = RunWithShortLimit(
+      [] {
+        lab::Chan<int> ch;
+        lab::TaskGroup relay("relay");
+        relay.Go("relay", [&] {
+          while (true) {
+            lab::Go("hop", [&] { ch.Send(1); });
+            (void)ch.Recv();
+          }
+        });
+        (void)relay.Join(absl::InfiniteDuration());
+      },
+      &real);
+  ASSERT_FALSE(status.ok()) << "the livelock was not reported";
+  const std::string line = LineAbout(status, "hop");
+  std::printf("%s\n", line.c_str());
+  EXPECT_TRUE(absl::StrContains(line, " tasks \"hop\" (group relay): ran ")) << status;
+  EXPECT_TRUE(absl::StrContains(line, "last calls Chan.Send")) << status;
+  // Many of them ended long ago: far more hops than are alive at once.
+  int64_t hops = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line.substr(0, line.find(" tasks")), &hops)) << line;
+  EXPECT_GT(hops, 1000) << line;
 }
 
 TEST(SimLivelock, BusyProgramWhoseClockMovesIsNotReported) {

@@ -233,6 +233,7 @@ class SimRuntime : public Runtime {
 
   void Finish(SimTask* t) {
     Record(Event::kFinish, t->id);
+    livelock_.Finished(t->livelock, t->name, t->group->name);
     t->state = SimTask::State::kDone;
     if (t->id == main_id_) main_done_ = true;
     LeaveGroup(t);
