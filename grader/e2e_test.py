@@ -237,7 +237,7 @@ class GradeSubmissionsTest(unittest.TestCase):
     def test_reference_without_bubblewrap(self):
         # Every mode: without bubblewrap the build is not sandboxed (and the
         # report says so), but the audit, static linking and the nonce hold.
-        r, doc = self.grade("reference-no-bwrap", self.reference, args=["--no-bwrap"])
+        r, doc = self.grade("reference-no-bwrap", self.reference, options=["--no-bwrap"])
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertEqual((doc["score"], doc["max_score"]), (15, 15), r.stdout)
         self.assertEqual(doc["audit"], [])
