@@ -250,13 +250,17 @@ class GradeSubmissionsTest(unittest.TestCase):
         else:
             raft_cc = "#include <cstdio>\n#include <cstdlib>\n" + self.reference.replace(ANCHOR, ANCHOR + code, 1)
         r, doc = self.grade(name, raft_cc)
+        self.assert_every_run_failed(name, r, doc, words)
+        return r, doc
+
+    def assert_every_run_failed(self, name, r, doc, words):
+        """Score 0, all 3 runs failed, each run's reason has `words`."""
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertEqual(doc["score"], 0, r.stdout)
         self.assertEqual((doc["passed_runs"], doc["failed_runs"]), (0, 3), r.stdout)
         for run in doc["runs"]:
             self.assertIn(words, run["reason"], f"{name}: {run['test']}: {run['reason']}")
         self.assertTrue(r.stdout.rstrip().endswith("0 passed, 3 failed"), r.stdout)
-        return r, doc
 
     def test_exits_early(self):
         r, doc = self.check_bad("exits-early")
@@ -393,12 +397,7 @@ class GradeSubmissionsTest(unittest.TestCase):
         r, doc = self.grade(name, raft_cc, {"raft/raft.h": header.replace(guard, guard + in_header)},
                             options=["--hold-for-review"])
         self.assertLess(self.seconds, 600, f"{name}: the grade took {self.seconds:.0f} s")
-        self.assertEqual(r.returncode, 1, r.stdout)
-        self.assertEqual(doc["score"], 0, r.stdout)
-        self.assertEqual((doc["passed_runs"], doc["failed_runs"]), (0, 3), r.stdout)
-        for run in doc["runs"]:
-            self.assertIn(words, run["reason"], f"{name}: {run['test']}: {run['reason']}")
-        self.assertTrue(r.stdout.rstrip().endswith("0 passed, 3 failed"), r.stdout)
+        self.assert_every_run_failed(name, r, doc, words)
         # Nothing read, nothing changed outside: the secret is not in any output.
         for path in (self.dir / f"{name}.json", self.dir / f"{name}-gradescope.json"):
             self.assertNotIn(SECRET, path.read_text())
