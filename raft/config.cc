@@ -65,6 +65,7 @@ Config::Config(int n, bool unreliable, bool snapshot)
     connected_.assign(n, false);
     saved_.resize(n);
     end_names_.resize(n);
+    tester_ends_.resize(n);
     logs_.resize(n);
     last_applied_.assign(n, 0);
     apply_delay_.assign(n, absl::ZeroDuration());
@@ -287,6 +288,26 @@ void Config::Disconnect(int i) {
     if (!end_names_[i].empty()) net_->Enable(end_names_[i][j], false);
     if (!end_names_[j].empty()) net_->Enable(end_names_[j][i], false);
   }
+}
+
+std::shared_ptr<labrpc::ClientEnd> Config::TesterEnd(int i) {
+  lab::MutexLock l(&mu_);
+  if (tester_ends_[i] == nullptr) {
+    // Not one of the peers' ends: Connect and Disconnect leave it alone.
+    const std::string name = absl::StrCat("tester->", i);
+    tester_ends_[i] = net_->MakeEnd(name);
+    net_->Connect(name, ServerName(i));
+    net_->Enable(name, true);
+  }
+  return tester_ends_[i];
+}
+
+bool Config::SendAsPeer(int i, const RequestVoteArgs& args, RequestVoteReply* reply) {
+  return TesterEnd(i)->Call("Raft.RequestVote", args, reply);
+}
+
+bool Config::SendAsPeer(int i, const AppendEntriesArgs& args, AppendEntriesReply* reply) {
+  return TesterEnd(i)->Call("Raft.AppendEntries", args, reply);
 }
 
 bool Config::connected(int i) const {

@@ -170,6 +170,15 @@ class Config : public Tester {
     return One(Cmd(command), expected, retry);
   }
 
+  // Delivers `args` to peer i's RequestVote (AppendEntries) over the
+  // network, from an end of the tester's own, as if peer args.candidate_id
+  // (args.leader_id) had sent it: for the tests of messages from peers
+  // that cannot know they are out of date (a candidate with a stale log
+  // retrying its requests, a deposed leader still sending heartbeats).
+  // Returns whether the reply came back, as Call does.
+  bool SendAsPeer(int i, const RequestVoteArgs& args, RequestVoteReply* reply);
+  bool SendAsPeer(int i, const AppendEntriesArgs& args, AppendEntriesReply* reply);
+
   // RPCs dispatched to peer i's current server.
   int64_t RpcCount(int i) const;
   // AppendEntries RPCs dispatched to peer i (any of its instances) so far.
@@ -192,6 +201,8 @@ class Config : public Tester {
   // Called in peer i's handler task after it handled an RPC from `caller`:
   // if the link i -> caller is cut, ends the task without a reply.
   void DropReplyIfCut(int i, int caller) const;
+  // The tester's end to peer i's server (whichever instance is running).
+  std::shared_ptr<labrpc::ClientEnd> TesterEnd(int i);
   // Records a safety violation the monitor found (if `violation` is not
   // empty), with the peers as last seen and the seed.
   void ReportViolation(const std::string& violation);
@@ -219,6 +230,9 @@ class Config : public Tester {
   std::vector<bool> connected_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<labrpc::Persister>> saved_ ABSL_GUARDED_BY(mu_);
   std::vector<std::vector<std::string>> end_names_ ABSL_GUARDED_BY(mu_);
+  // The tester's own end to each peer's server (SendAsPeer), made when
+  // first used.
+  std::vector<std::shared_ptr<labrpc::ClientEnd>> tester_ends_ ABSL_GUARDED_BY(mu_);
   int64_t end_counter_ ABSL_GUARDED_BY(mu_) = 0;
   // Per peer: the commands it has applied, by index.
   std::vector<std::map<int64_t, std::string>> logs_ ABSL_GUARDED_BY(mu_);
