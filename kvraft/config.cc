@@ -253,12 +253,14 @@ std::shared_ptr<labrpc::Service> Config::MakeRaftService(int i, raft::Raft* rf) 
       [this, i, rf](const raft::AppendEntriesArgs& args, raft::AppendEntriesReply* reply) {
         ReportViolation(monitor_.ObserveAppendEntries(i, args));
         rf->AppendEntries(args, reply);
+        monitor_.ObserveAppendEntriesReply(i, args, *reply);
       });
   svc->Register<raft::InstallSnapshotArgs, raft::InstallSnapshotReply>(
       "InstallSnapshot",
       [this, i, rf](const raft::InstallSnapshotArgs& args, raft::InstallSnapshotReply* reply) {
         ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
         rf->InstallSnapshot(args, reply);
+        monitor_.ObserveInstallSnapshotReply(i, args, *reply);
       });
   return svc;
 }

@@ -228,6 +228,7 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
         append_entries_count_[i].fetch_add(1);
         ReportViolation(monitor_.ObserveAppendEntries(i, args));
         rf->AppendEntries(args, reply);
+        monitor_.ObserveAppendEntriesReply(i, args, *reply);
         DropReplyIfCut(i, args.leader_id);
       });
   svc->Register<InstallSnapshotArgs, InstallSnapshotReply>(
@@ -235,6 +236,7 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
       [this, i, rf](const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
         ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
         rf->InstallSnapshot(args, reply);
+        monitor_.ObserveInstallSnapshotReply(i, args, *reply);
         DropReplyIfCut(i, args.leader_id);
       });
   return svc;

@@ -20,7 +20,10 @@ size_t Hash(const std::string& command) { return std::hash<std::string>{}(comman
 }  // namespace
 
 SafetyMonitor::SafetyMonitor(int n, std::string peer)
-    : n_(n), peer_(std::move(peer)), last_seen_(static_cast<size_t>(n)) {}
+    : n_(n),
+      peer_(std::move(peer)),
+      last_seen_(static_cast<size_t>(n)),
+      received_commit_(static_cast<size_t>(n), 0) {}
 
 void SafetyMonitor::SeenLocked(int i, int64_t term, const char* role) {
   if (i < 0 || i >= n_) return;
@@ -85,6 +88,12 @@ std::string SafetyMonitor::ObserveAppendEntries(int i, const AppendEntriesArgs& 
   SeenLocked(i, args.term, "");
   std::string error = LeaderLocked(args.leader_id, args.term, "its AppendEntries");
   if (!error.empty()) return error;
+  error = CommitmentLocked(args);
+  if (!error.empty()) return error;
+  if (i >= 0 && i < n_) {
+    int64_t& received = received_commit_[static_cast<size_t>(i)];
+    received = std::max(received, args.leader_commit);
+  }
   int64_t& commit = commit_in_term_[args.term];
   commit = std::max(commit, args.leader_commit);
   if (args.entries.empty()) return "";
@@ -114,10 +123,72 @@ std::string SafetyMonitor::ObserveAppendEntries(int i, const AppendEntriesArgs& 
   return "";
 }
 
+std::string SafetyMonitor::CommitmentLocked(const AppendEntriesArgs& args) const {
+  const int leader = args.leader_id;
+  if (leader < 0 || leader >= n_) return "";
+  // What the leader could know was committed before its term: what it
+  // received, and what a majority acknowledged in terms it led before.
+  int64_t known = received_commit_[static_cast<size_t>(leader)];
+  int64_t backed = 0;
+  for (auto it = backed_.lower_bound({leader, 0}); it != backed_.end() && it->first.first == leader;
+       ++it) {
+    if (it->first.second < args.term) known = std::max(known, it->second);
+    if (it->first.second == args.term) backed = it->second;
+  }
+  if (args.leader_commit <= std::max(known, backed)) return "";
+  return absl::StrCat(
+      "Commitment violated: leader ", leader, " of term ", args.term, " says it committed index ",
+      args.leader_commit, ", but in term ", args.term, " a majority acknowledged only up to index ",
+      backed, ", and it could know of commits up to index ", known,
+      " from before (is matchIndex fed by a reply to an earlier term's AppendEntries, or to a "
+      "failed one?)");
+}
+
+void SafetyMonitor::AcknowledgedLocked(int i, int64_t term, int64_t index) {
+  int64_t& ack = ack_[{term, i}];
+  if (index <= ack) return;
+  ack = index;
+  auto leader = leader_of_term_.find(term);
+  if (leader == leader_of_term_.end()) return;
+  // The highest index that the leader and n/2 others acknowledged.
+  std::vector<int64_t> acks;
+  for (int p = 0; p < n_; ++p) {
+    if (p == leader->second) continue;
+    auto it = ack_.find({term, p});
+    acks.push_back(it == ack_.end() ? 0 : it->second);
+  }
+  std::sort(acks.begin(), acks.end(), std::greater<>());
+  const size_t others = static_cast<size_t>(n_ / 2);
+  if (others == 0 || others > acks.size()) return;
+  int64_t& backed = backed_[{leader->second, term}];
+  backed = std::max(backed, acks[others - 1]);
+}
+
+void SafetyMonitor::ObserveAppendEntriesReply(int i, const AppendEntriesArgs& args,
+                                              const AppendEntriesReply& reply) {
+  if (!reply.success) return;
+  absl::MutexLock l(&mu_);
+  AcknowledgedLocked(i, args.term,
+                     args.prev_log_index + static_cast<int64_t>(args.entries.size()));
+}
+
 std::string SafetyMonitor::ObserveInstallSnapshot(int i, const InstallSnapshotArgs& args) {
   absl::MutexLock l(&mu_);
   SeenLocked(i, args.term, "");
+  if (i >= 0 && i < n_) {
+    int64_t& received = received_commit_[static_cast<size_t>(i)];
+    received = std::max(received, args.last_included_index);
+  }
   return LeaderLocked(args.leader_id, args.term, "its InstallSnapshot");
+}
+
+void SafetyMonitor::ObserveInstallSnapshotReply(int i, const InstallSnapshotArgs& args,
+                                                const InstallSnapshotReply& reply) {
+  // A reply of a newer term is a refusal; otherwise the peer holds the
+  // snapshot, or more.
+  if (reply.term > args.term) return;
+  absl::MutexLock l(&mu_);
+  AcknowledgedLocked(i, args.term, args.last_included_index);
 }
 
 void SafetyMonitor::ObserveApplied(int64_t index, const std::string& command) {

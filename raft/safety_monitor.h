@@ -25,6 +25,17 @@
 // - Leader Completeness: an AppendEntries of term T with leader_commit K
 //   shows that every entry up to K was committed by term T; a leader of a
 //   later term must send, at those indices, the commands the peers applied.
+// - Commitment: a leader of term T that says (leader_commit K) it committed
+//   index K beyond what it could know from before T (the leader_commit
+//   and snapshots it received, and what a majority acknowledged in terms
+//   it led before) had a majority, counting itself, acknowledge index K in
+//   term T:
+//   a successful AppendEntries of term T reaching K (prev_log_index plus
+//   its entries), or an InstallSnapshot of term T up to K that the peer
+//   accepted. Acknowledgements are counted as the handler gives them, so a
+//   reply lost afterwards still counts: the check only fires when no
+//   majority could have acknowledged K in T (a matchIndex fed by a reply of
+//   an earlier term, or by a failed one, or set without any reply).
 // (Applied prefixes agreeing, and a live peer never applying an index again
 // or going back, are the Lab 2 appliers' checks, in config.cc.)
 //
@@ -66,8 +77,14 @@ class SafetyMonitor {
   std::string ObserveRequestVote(int i, const RequestVoteArgs& args, const RequestVoteReply& reply);
   // Peer i received an AppendEntries (before handling it).
   std::string ObserveAppendEntries(int i, const AppendEntriesArgs& args);
+  // Peer i handled that AppendEntries and replied (the acknowledgements).
+  void ObserveAppendEntriesReply(int i, const AppendEntriesArgs& args,
+                                 const AppendEntriesReply& reply);
   // Peer i received an InstallSnapshot.
   std::string ObserveInstallSnapshot(int i, const InstallSnapshotArgs& args);
+  // Peer i handled that InstallSnapshot and replied.
+  void ObserveInstallSnapshotReply(int i, const InstallSnapshotArgs& args,
+                                   const InstallSnapshotReply& reply);
   // Some peer applied `command` at `index` (Lab 2's appliers; they check
   // that the peers agree).
   void ObserveApplied(int64_t index, const std::string& command);
@@ -99,6 +116,12 @@ class SafetyMonitor {
   void SeenLocked(int i, int64_t term, const char* role) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The highest leader_commit seen in a term below `term` (0 if none).
   int64_t CommittedBeforeLocked(int64_t term) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Peer i acknowledged, in `term`, that its log matches the leader's up
+  // to `index`.
+  void AcknowledgedLocked(int i, int64_t term, int64_t index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // "" or the Commitment violation of `args` (see above).
+  std::string CommitmentLocked(const AppendEntriesArgs& args) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int n_;
   const std::string peer_;
@@ -114,6 +137,14 @@ class SafetyMonitor {
   // index -> the command applied there (hash).
   std::map<int64_t, size_t> applied_ ABSL_GUARDED_BY(mu_);
   std::vector<LastSeen> last_seen_ ABSL_GUARDED_BY(mu_);
+  // For Commitment. Peer -> the highest leader_commit or snapshot index
+  // delivered to it (an upper bound on what it can know was committed).
+  std::vector<int64_t> received_commit_ ABSL_GUARDED_BY(mu_);
+  // (term, peer) -> the highest index the peer acknowledged in that term.
+  std::map<std::pair<int64_t, int>, int64_t> ack_ ABSL_GUARDED_BY(mu_);
+  // (leader, term) -> the highest index that the leader and enough others
+  // for a majority acknowledged in that term.
+  std::map<std::pair<int, int64_t>, int64_t> backed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace raft

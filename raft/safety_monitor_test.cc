@@ -33,6 +33,20 @@ AppendEntriesArgs Append(int64_t term, int leader, int64_t prev_index,
   return a;
 }
 
+AppendEntriesReply Ok(int64_t term) {
+  AppendEntriesReply r;
+  r.term = term;
+  r.success = true;
+  return r;
+}
+
+// Peer i received `args` and acknowledged it.
+std::string Acked(SafetyMonitor& m, int i, const AppendEntriesArgs& args) {
+  std::string violation = m.ObserveAppendEntries(i, args);
+  m.ObserveAppendEntriesReply(i, args, Ok(args.term));
+  return violation;
+}
+
 void ExpectFires(const std::string& violation, const std::string& property) {
   EXPECT_NE(violation.find(property), std::string::npos) << "got: \"" << violation << "\"";
 }
@@ -103,7 +117,7 @@ TEST(SafetyMonitor, LogMatchingFiresOnTwoCommandsAtOneIndexAndTerm) {
 
 TEST(SafetyMonitor, LeaderCompletenessQuietWhenLaterLeadersKeepCommittedEntries) {
   SafetyMonitor m(3);
-  EXPECT_EQ(m.ObserveAppendEntries(1, Append(1, 0, 0, {{1, "a"}, {1, "b"}}, 0)), "");
+  EXPECT_EQ(Acked(m, 1, Append(1, 0, 0, {{1, "a"}, {1, "b"}}, 0)), "");
   m.ObserveApplied(1, "a");
   m.ObserveApplied(2, "b");
   EXPECT_EQ(m.ObserveAppendEntries(1, Append(1, 0, 2, {}, 2)), "");  // commits 1..2 in term 1
@@ -115,13 +129,55 @@ TEST(SafetyMonitor, LeaderCompletenessQuietWhenLaterLeadersKeepCommittedEntries)
 
 TEST(SafetyMonitor, LeaderCompletenessFiresOnALeaderMissingACommittedEntry) {
   SafetyMonitor m(3);
-  EXPECT_EQ(m.ObserveAppendEntries(1, Append(1, 0, 0, {{1, "a"}, {1, "b"}}, 2)), "");
+  EXPECT_EQ(Acked(m, 1, Append(1, 0, 0, {{1, "a"}, {1, "b"}}, 0)), "");
+  EXPECT_EQ(m.ObserveAppendEntries(1, Append(1, 0, 2, {}, 2)), "");
   m.ObserveApplied(1, "a");
   m.ObserveApplied(2, "b");
   // Term 3's leader has something else at index 2: it was elected without
   // entry 2, committed in term 1.
-  ExpectFires(m.ObserveAppendEntries(1, Append(3, 2, 1, {{3, "q"}}, 2)),
+  ExpectFires(m.ObserveAppendEntries(1, Append(3, 2, 1, {{3, "q"}}, 0)),
               "Leader Completeness violated: leader 2 of term 3 sent index 2");
+}
+
+TEST(SafetyMonitor, CommitmentQuietOnCommitsAMajorityAcknowledgedInTheTerm) {
+  SafetyMonitor m(5);
+  // Leader 0 of term 2; peers 1 and 2 acknowledge up to 3 (with 0, a
+  // majority of 5); peer 3 only up to 1.
+  EXPECT_EQ(Acked(m, 1, Append(2, 0, 0, {{2, "a"}, {2, "b"}, {2, "c"}}, 0)), "");
+  EXPECT_EQ(Acked(m, 2, Append(2, 0, 1, {{2, "b"}, {2, "c"}}, 0)), "");
+  EXPECT_EQ(Acked(m, 3, Append(2, 0, 0, {{2, "a"}}, 0)), "");
+  EXPECT_EQ(m.ObserveAppendEntries(3, Append(2, 0, 1, {{2, "b"}}, 3)), "");
+  // Its successor starts from what it received: commit 3 needs no new acks.
+  EXPECT_EQ(m.ObserveAppendEntries(0, Append(3, 3, 3, {}, 3)), "");
+  // An InstallSnapshot the peer accepted acknowledges its index.
+  InstallSnapshotArgs snap{4, 1, 6, 4, "s"};
+  EXPECT_EQ(m.ObserveInstallSnapshot(2, snap), "");
+  m.ObserveInstallSnapshotReply(2, snap, InstallSnapshotReply{4});
+  EXPECT_EQ(m.ObserveInstallSnapshot(4, snap), "");
+  m.ObserveInstallSnapshotReply(4, snap, InstallSnapshotReply{4});
+  EXPECT_EQ(m.ObserveAppendEntries(2, Append(4, 1, 6, {}, 6)), "");
+}
+
+TEST(SafetyMonitor, CommitmentFiresOnACommitNoMajorityAcknowledgedInTheTerm) {
+  SafetyMonitor m(5);
+  // Peer 1 acknowledged index 4 to leader 0 in term 2...
+  EXPECT_EQ(Acked(m, 1, Append(2, 0, 0, {{2, "a"}, {2, "b"}, {2, "c"}, {2, "d"}}, 0)), "");
+  EXPECT_EQ(Acked(m, 2, Append(2, 0, 0, {{2, "a"}}, 0)), "");
+  EXPECT_EQ(m.ObserveAppendEntries(2, Append(2, 0, 1, {}, 1)), "");  // commits 1
+  // ...and when 0 leads again in term 5, peer 2 acknowledges index 4 but
+  // no one else does: 0 has no majority for 4 in term 5 (it used peer 1's
+  // reply of term 2).
+  EXPECT_EQ(Acked(m, 2, Append(5, 0, 1, {{5, "x"}, {5, "y"}, {5, "z"}}, 1)), "");
+  ExpectFires(m.ObserveAppendEntries(2, Append(5, 0, 4, {}, 4)),
+              "Commitment violated: leader 0 of term 5 says it committed index 4, but in term 5 "
+              "a majority acknowledged only up to index 0, and it could know of commits up to "
+              "index 1 from before");
+  // A failed reply acknowledges nothing.
+  SafetyMonitor m2(3);
+  const AppendEntriesArgs a = Append(1, 0, 0, {{1, "a"}}, 0);
+  EXPECT_EQ(m2.ObserveAppendEntries(1, a), "");
+  m2.ObserveAppendEntriesReply(1, a, AppendEntriesReply{});
+  ExpectFires(m2.ObserveAppendEntries(1, Append(1, 0, 1, {}, 1)), "Commitment violated");
 }
 
 TEST(SafetyMonitor, VoteProbeAsksForASecondVoteInTheLastTermVotedIn) {
