@@ -58,6 +58,8 @@ Config::Config(int n, bool unreliable, bool snapshot)
       snapshot_(snapshot),
       cut_(new std::atomic<bool>[static_cast<size_t>(n) * n]()),
       append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()),
+      hold_(new std::atomic<int>[static_cast<size_t>(n) * n]()),
+      released_at_us_(new std::atomic<int64_t>[static_cast<size_t>(n) * n]()),
       monitor_(n) {
   {
     lab::MutexLock l(&mu_);
@@ -213,33 +215,70 @@ void Config::Start1(int i, ApplierKind applier) {
 }
 
 std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
-  // The wrappers make no runtime call unless a test asked for one (SetLink)
-  // or the monitor finds a violation, so they leave every schedule as it
+  // The wrappers make no runtime call unless a test asked for one (SetLink,
+  // HoldLink) or the monitor finds a violation, so they leave every schedule as it
   // was.
   auto svc = std::make_shared<labrpc::Service>("Raft");
   svc->Register<RequestVoteArgs, RequestVoteReply>(
       "RequestVote", [this, i, rf](const RequestVoteArgs& args, RequestVoteReply* reply) {
+        WaitIfHeld(args.candidate_id, i, /*carries_entries=*/false);
         rf->RequestVote(args, reply);
         ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
         DropReplyIfCut(i, args.candidate_id);
       });
   svc->Register<AppendEntriesArgs, AppendEntriesReply>(
       "AppendEntries", [this, i, rf](const AppendEntriesArgs& args, AppendEntriesReply* reply) {
+        const bool hold_reply = WaitIfHeld(args.leader_id, i, !args.entries.empty());
         append_entries_count_[i].fetch_add(1);
         ReportViolation(monitor_.ObserveAppendEntries(i, args));
         rf->AppendEntries(args, reply);
         monitor_.ObserveAppendEntriesReply(i, args, *reply);
+        if (hold_reply) WaitForRelease(args.leader_id, i, absl::ZeroDuration());
         DropReplyIfCut(i, args.leader_id);
       });
   svc->Register<InstallSnapshotArgs, InstallSnapshotReply>(
       "InstallSnapshot",
       [this, i, rf](const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
+        WaitIfHeld(args.leader_id, i, /*carries_entries=*/false);
         ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
         rf->InstallSnapshot(args, reply);
         monitor_.ObserveInstallSnapshotReply(i, args, *reply);
         DropReplyIfCut(i, args.leader_id);
       });
   return svc;
+}
+
+void Config::HoldLink(int from, int to) {
+  hold_[static_cast<size_t>(from) * n_ + to].store(kHoldArmed);
+}
+
+void Config::ReleaseLink(int from, int to) {
+  const size_t k = static_cast<size_t>(from) * n_ + to;
+  released_at_us_[k].store(absl::ToUnixMicros(lab::Now()));
+  hold_[k].store(kHoldReleased);
+}
+
+bool Config::WaitIfHeld(int from, int to, bool carries_entries) {
+  if (from < 0 || from >= n_) return false;
+  std::atomic<int>& hold = hold_[static_cast<size_t>(from) * n_ + to];
+  int state = hold.load();
+  if (state == kHoldNone) return false;
+  if (state == kHoldArmed) {
+    // Until the first AppendEntries with entries, the link works.
+    return carries_entries && hold.compare_exchange_strong(state, kHoldReplying);
+  }
+  // A request after the held one arrives a second after the release, so
+  // the held reply gets there first.
+  WaitForRelease(from, to, absl::Seconds(1));
+  return false;
+}
+
+void Config::WaitForRelease(int from, int to, absl::Duration after) {
+  const size_t k = static_cast<size_t>(from) * n_ + to;
+  while (hold_[k].load() != kHoldReleased ||
+         lab::Now() < absl::FromUnixMicros(released_at_us_[k].load()) + after) {
+    lab::SleepFor(absl::Milliseconds(10));
+  }
 }
 
 void Config::DropReplyIfCut(int i, int caller) const {

@@ -127,6 +127,15 @@ class Config : public Tester {
   // restored. For the one-way partition test (TESTS.md, "Beyond").
   void SetLink(int from, int to, bool works);
 
+  // Holds the link from peer `from` to peer `to` as a congested one would:
+  // the next AppendEntries with entries from `from` reaches `to` at once,
+  // but its reply is held back until ReleaseLink; every later RPC from
+  // `from` to `to` waits and arrives a second after the release (after
+  // the held reply, then). Other links are not affected. For the test of
+  // a leader that uses a reply of an earlier term.
+  void HoldLink(int from, int to);
+  void ReleaseLink(int from, int to);
+
   void SetUnreliable(bool unreliable);
   void SetLongReordering(bool on);
   // Peer i's applier takes `per_command` for each command it applies (a
@@ -201,6 +210,12 @@ class Config : public Tester {
   // Called in peer i's handler task after it handled an RPC from `caller`:
   // if the link i -> caller is cut, ends the task without a reply.
   void DropReplyIfCut(int i, int caller) const;
+  // Called first in `to`'s handler of an RPC from `from` (HoldLink): waits
+  // if the link holds requests now; returns whether this is the call whose
+  // reply is to be held (then WaitForRelease(from, to, 0) before replying).
+  bool WaitIfHeld(int from, int to, bool carries_entries);
+  // Sleeps until `after` past ReleaseLink(from, to).
+  void WaitForRelease(int from, int to, absl::Duration after);
   // The tester's end to peer i's server (whichever instance is running).
   std::shared_ptr<labrpc::ClientEnd> TesterEnd(int i);
   // Records a safety violation the monitor found (if `violation` is not
@@ -245,6 +260,14 @@ class Config : public Tester {
   // cut_[from * n_ + to]: the link from -> to is cut (SetLink).
   const std::unique_ptr<std::atomic<bool>[]> cut_;
   const std::unique_ptr<std::atomic<int64_t>[]> append_entries_count_;
+  // hold_[from * n_ + to]: where HoldLink is for that link, and when it
+  // was released (runtime clock, microseconds since the Unix epoch).
+  static constexpr int kHoldNone = 0;
+  static constexpr int kHoldArmed = 1;     // waiting for an AppendEntries with entries
+  static constexpr int kHoldReplying = 2;  // holding its reply, and later requests
+  static constexpr int kHoldReleased = 3;
+  const std::unique_ptr<std::atomic<int>[]> hold_;
+  const std::unique_ptr<std::atomic<int64_t>[]> released_at_us_;
   // Called by the handlers too; it has its own lock (no scheduling point).
   SafetyMonitor monitor_;
 };

@@ -11,7 +11,9 @@
 //   Raft2B.DeposedLeaderCannotStallElections   a peer resets its election
 //       timer on an AppendEntries of an older term;
 //   Raft2C.Figure8AsDrawn                      a leader commits an entry of
-//       an earlier term by counting replicas (the paper's Figure 8).
+//       an earlier term by counting replicas (the paper's Figure 8);
+//   Raft2C.LeaderIgnoresRepliesOfItsEarlierTerm  a leader counts a reply to
+//       an AppendEntries it sent when it led an earlier term.
 //
 // The first two send messages "as" a peer that is cut off (Config::
 // SendAsPeer): messages a correct peer may well send, from a candidate that
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "labrpc/runtime/lab.h"
@@ -188,9 +191,8 @@ TEST(Raft2C, Figure8AsDrawn) {
                             x.index, "; Start() gave index ", at.index, ", is_leader ",
                             at.is_leader));
     }
-    const std::vector<int> s3_s4 = AllBut(kServers, {s1, s2, s5});
-    const int s3 = s3_s4[0];
-    const int s4 = s3_s4[1];
+    // S3 and S4: the two peers still holding neither entry.
+    const int s4 = AllBut(kServers, {s1, s2, s5})[1];
 
     // (c) S1 or S2 leads again, with S3, in a still newer term: S3 lacks
     // their entry, so it cannot win. The new leader's heartbeats carry the
@@ -205,7 +207,9 @@ TEST(Raft2C, Figure8AsDrawn) {
       cfg.Fail(absl::StrCat("peer ", leader, " was elected though peers ", s1, " and ", s2,
                             " hold a more up-to-date log (§5.4.1)"));
     }
-    lab::SleepFor(kElectionTimeout);
+    // Long enough for the leader's calls to S3 from (a), when S3 was cut
+    // off, to have given up (up to 7 s with long delays, TESTS.md).
+    lab::SleepFor(absl::Seconds(8));
 
     // (d) S5 comes back with S3 and S4 and wins (its last entry's term is
     // newer than that entry's), and its own entry replaces it on S3
@@ -226,6 +230,118 @@ TEST(Raft2C, Figure8AsDrawn) {
       cfg.Fail(absl::StrCat("index ", x.index, " holds \"", committed.command,
                             "\", not the entry of leader ", s5, "'s newer term"));
     }
+    cfg.End();
+  });
+}
+
+// Cuts (works = false) or restores every link between a peer of `a` and
+// a peer of `b`, both ways.
+void SetLinks(Config& cfg, const std::vector<int>& a, const std::vector<int>& b, bool works) {
+  for (const int i : a) {
+    for (const int j : b) {
+      cfg.SetLink(i, j, works);
+      cfg.SetLink(j, i, works);
+    }
+  }
+}
+
+// Waits, as CheckOneLeader does (up to 10 rounds of about half a second),
+// until one of `peers` says it leads; returns the one of the newest term.
+// Peers outside `peers` (cut off by SetLink, and perhaps still believing
+// they lead an older term) are not asked.
+int LeaderAmong(Config& cfg, const std::vector<int>& peers) {
+  for (int round = 0; round < 10; ++round) {
+    lab::SleepFor(absl::Milliseconds(lab::RandInt(450, 550)));
+    int leader = -1;
+    int64_t newest = -1;
+    for (const int p : peers) {
+      const auto [term, is_leader] = cfg.GetState(p);
+      if (is_leader && term > newest) {
+        leader = p;
+        newest = term;
+      }
+    }
+    if (leader != -1) return leader;
+  }
+  cfg.Fail(absl::StrCat("no leader among peers ", absl::StrJoin(peers, ", ")));
+}
+
+// Starts `command` on `leader`, which must accept it at `index` (or
+// anywhere, if index is 0), and returns where.
+int64_t StartAt(Config& cfg, int leader, int64_t index) {
+  const StartResult r = cfg.Start(leader, RandomCommand());
+  if (!r.is_leader || (index != 0 && r.index != index)) {
+    cfg.Fail(absl::StrCat("leader ", leader, " should accept a command",
+                          index != 0 ? absl::StrCat(" at index ", index) : "",
+                          "; Start() gave index ", r.index, ", is_leader ", r.is_leader));
+  }
+  return r.index;
+}
+
+// A reply says nothing about the log of a term other than the one its
+// request was sent in (the Students' Guide's "term confusion"). A leader
+// sends entries to S2 in term T1; S2's reply is held up on the way back.
+// Meanwhile the leader loses its office, its entries are replaced, and it
+// leads again in a later term T2 with new entries at those indices, which
+// only one other peer holds. Then the old reply arrives: counted, it would
+// make the leader believe a majority holds its new entries, and commit
+// them (the tester's Commitment check sees a leader_commit no majority
+// acknowledged in T2).
+TEST(Raft2C, LeaderIgnoresRepliesOfItsEarlierTerm) {
+  RunRaftTest([] {
+    constexpr int kServers = 5;
+    Config cfg(kServers, /*unreliable=*/false, /*snapshot=*/false);
+    cfg.Begin("Test (2C): a leader ignores replies to its earlier terms' AppendEntries");
+
+    const int64_t base = cfg.One(RandomCommand(), kServers, /*retry=*/true);
+
+    // S1 leads term T1; its link to S2 is congested: S2 takes the next
+    // entries, but the reply will come back late.
+    const int s1 = cfg.CheckOneLeader();
+    const int s2 = (s1 + 1) % kServers;
+    const std::vector<int> others = AllBut(kServers, {s1, s2});
+    cfg.SetLink(s2, s1, false);  // nothing of S2's reaches S1 but that reply
+    SetLinks(cfg, {s1, s2}, others, false);
+    cfg.HoldLink(s1, s2);
+    for (int k = 1; k <= 3; ++k) StartAt(cfg, s1, base + k);
+    lab::SleepFor(kElectionTimeout / 2);
+
+    // The other three elect a leader M in a newer term, who commits an
+    // entry at base + 1 and gives S1 (now its follower) one more, at
+    // base + 2: S1's entries of T1 are gone.
+    const int m = LeaderAmong(cfg, others);
+    const std::vector<int> rest = AllBut(kServers, {s1, s2, m});
+    const int64_t y1 = StartAt(cfg, m, base + 1);
+    cfg.Wait(y1, 3, -1);
+    SetLinks(cfg, {s1}, {m}, true);
+    cfg.Wait(y1, 4, -1);  // S1 too
+    SetLinks(cfg, {m}, rest, false);
+    StartAt(cfg, m, base + 2);
+    lab::SleepFor(kElectionTimeout / 2);
+
+    // M goes away; S1, whose log is now the most up to date, leads term T2
+    // with the other two, and appends an entry at base + 3, which only one
+    // of them gets.
+    SetLinks(cfg, {m}, {s1}, false);
+    SetLinks(cfg, {s1}, rest, true);
+    const int leader = LeaderAmong(cfg, AllBut(kServers, {m, s2}));
+    if (leader != s1) {
+      cfg.Fail(absl::StrCat("peer ", leader, " was elected though peer ", s1,
+                            " holds a more up-to-date log (§5.4.1)"));
+    }
+    SetLinks(cfg, {rest[1]}, AllBut(kServers, {rest[1]}), false);
+    StartAt(cfg, s1, base + 3);
+    lab::SleepFor(kElectionTimeout / 4);
+
+    // Now S2's reply of term T1 arrives: it acknowledged base + 3 then,
+    // when S1's entry there was another one.
+    cfg.SetLink(s2, s1, true);
+    cfg.ReleaseLink(s1, s2);
+    lab::SleepFor(kElectionTimeout / 2);
+
+    // Everyone agrees again.
+    SetLinks(cfg, AllBut(kServers, {}), AllBut(kServers, {}), true);
+    cfg.One(RandomCommand(), kServers, /*retry=*/true);
     cfg.End();
   });
 }
