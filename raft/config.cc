@@ -59,6 +59,7 @@ Config::Config(int n, bool unreliable, bool snapshot)
       cut_(new std::atomic<bool>[static_cast<size_t>(n) * n]()),
       append_entries_count_(new std::atomic<int64_t>[static_cast<size_t>(n)]()),
       hold_(new std::atomic<int>[static_cast<size_t>(n) * n]()),
+      hold_index_(new std::atomic<int64_t>[static_cast<size_t>(n) * n]()),
       released_at_us_(new std::atomic<int64_t>[static_cast<size_t>(n) * n]()),
       monitor_(n) {
   {
@@ -221,14 +222,15 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
   auto svc = std::make_shared<labrpc::Service>("Raft");
   svc->Register<RequestVoteArgs, RequestVoteReply>(
       "RequestVote", [this, i, rf](const RequestVoteArgs& args, RequestVoteReply* reply) {
-        WaitIfHeld(args.candidate_id, i, /*carries_entries=*/false);
+        WaitIfHeld(args.candidate_id, i, /*reaches=*/0);
         rf->RequestVote(args, reply);
         ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
         DropReplyIfCut(i, args.candidate_id);
       });
   svc->Register<AppendEntriesArgs, AppendEntriesReply>(
       "AppendEntries", [this, i, rf](const AppendEntriesArgs& args, AppendEntriesReply* reply) {
-        const bool hold_reply = WaitIfHeld(args.leader_id, i, !args.entries.empty());
+        const bool hold_reply = WaitIfHeld(
+            args.leader_id, i, args.prev_log_index + static_cast<int64_t>(args.entries.size()));
         append_entries_count_[i].fetch_add(1);
         ReportViolation(monitor_.ObserveAppendEntries(i, args));
         rf->AppendEntries(args, reply);
@@ -239,7 +241,7 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
   svc->Register<InstallSnapshotArgs, InstallSnapshotReply>(
       "InstallSnapshot",
       [this, i, rf](const InstallSnapshotArgs& args, InstallSnapshotReply* reply) {
-        WaitIfHeld(args.leader_id, i, /*carries_entries=*/false);
+        WaitIfHeld(args.leader_id, i, /*reaches=*/0);
         ReportViolation(monitor_.ObserveInstallSnapshot(i, args));
         rf->InstallSnapshot(args, reply);
         monitor_.ObserveInstallSnapshotReply(i, args, *reply);
@@ -248,8 +250,10 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
   return svc;
 }
 
-void Config::HoldLink(int from, int to) {
-  hold_[static_cast<size_t>(from) * n_ + to].store(kHoldArmed);
+void Config::HoldLink(int from, int to, int64_t index) {
+  const size_t k = static_cast<size_t>(from) * n_ + to;
+  hold_index_[k].store(index);
+  hold_[k].store(kHoldArmed);
 }
 
 void Config::ReleaseLink(int from, int to) {
@@ -258,14 +262,15 @@ void Config::ReleaseLink(int from, int to) {
   hold_[k].store(kHoldReleased);
 }
 
-bool Config::WaitIfHeld(int from, int to, bool carries_entries) {
+bool Config::WaitIfHeld(int from, int to, int64_t reaches) {
   if (from < 0 || from >= n_) return false;
-  std::atomic<int>& hold = hold_[static_cast<size_t>(from) * n_ + to];
+  const size_t k = static_cast<size_t>(from) * n_ + to;
+  std::atomic<int>& hold = hold_[k];
   int state = hold.load();
   if (state == kHoldNone) return false;
   if (state == kHoldArmed) {
-    // Until the first AppendEntries with entries, the link works.
-    return carries_entries && hold.compare_exchange_strong(state, kHoldReplying);
+    // Until an AppendEntries reaches the index, the link works.
+    return reaches >= hold_index_[k].load() && hold.compare_exchange_strong(state, kHoldReplying);
   }
   // A request after the held one arrives a second after the release, so
   // the held reply gets there first.

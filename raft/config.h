@@ -128,12 +128,13 @@ class Config : public Tester {
   void SetLink(int from, int to, bool works);
 
   // Holds the link from peer `from` to peer `to` as a congested one would:
-  // the next AppendEntries with entries from `from` reaches `to` at once,
-  // but its reply is held back until ReleaseLink; every later RPC from
+  // the next AppendEntries from `from` whose entries reach `index` (or
+  // beyond) gets to `to` at once, but its reply is held back until
+  // ReleaseLink; every later RPC from
   // `from` to `to` waits and arrives a second after the release (after
   // the held reply, then). Other links are not affected. For the test of
   // a leader that uses a reply of an earlier term.
-  void HoldLink(int from, int to);
+  void HoldLink(int from, int to, int64_t index);
   void ReleaseLink(int from, int to);
 
   void SetUnreliable(bool unreliable);
@@ -213,7 +214,8 @@ class Config : public Tester {
   // Called first in `to`'s handler of an RPC from `from` (HoldLink): waits
   // if the link holds requests now; returns whether this is the call whose
   // reply is to be held (then WaitForRelease(from, to, 0) before replying).
-  bool WaitIfHeld(int from, int to, bool carries_entries);
+  // `reaches`: the last index an AppendEntries covers (0 for other RPCs).
+  bool WaitIfHeld(int from, int to, int64_t reaches);
   // Sleeps until `after` past ReleaseLink(from, to).
   void WaitForRelease(int from, int to, absl::Duration after);
   // The tester's end to peer i's server (whichever instance is running).
@@ -263,10 +265,11 @@ class Config : public Tester {
   // hold_[from * n_ + to]: where HoldLink is for that link, and when it
   // was released (runtime clock, microseconds since the Unix epoch).
   static constexpr int kHoldNone = 0;
-  static constexpr int kHoldArmed = 1;     // waiting for an AppendEntries with entries
+  static constexpr int kHoldArmed = 1;     // waiting for an AppendEntries reaching hold_index_
   static constexpr int kHoldReplying = 2;  // holding its reply, and later requests
   static constexpr int kHoldReleased = 3;
   const std::unique_ptr<std::atomic<int>[]> hold_;
+  const std::unique_ptr<std::atomic<int64_t>[]> hold_index_;
   const std::unique_ptr<std::atomic<int64_t>[]> released_at_us_;
   // Called by the handlers too; it has its own lock (no scheduling point).
   SafetyMonitor monitor_;

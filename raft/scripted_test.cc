@@ -302,7 +302,7 @@ TEST(Raft2C, LeaderIgnoresRepliesOfItsEarlierTerm) {
     const std::vector<int> others = AllBut(kServers, {s1, s2});
     cfg.SetLink(s2, s1, false);  // nothing of S2's reaches S1 but that reply
     SetLinks(cfg, {s1, s2}, others, false);
-    cfg.HoldLink(s1, s2);
+    cfg.HoldLink(s1, s2, base + 3);
     for (int k = 1; k <= 3; ++k) StartAt(cfg, s1, base + k);
     lab::SleepFor(kElectionTimeout / 2);
 
