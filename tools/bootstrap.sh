@@ -4,12 +4,17 @@
 # Installs the Debian packages the build needs, and only those that are
 # missing. Shared by ./test and ./grade, which run it before every build:
 #
-#   tools/bootstrap.sh    # prints one line when nothing is missing
+#   tools/bootstrap.sh          # prints one line when nothing is missing
+#   tools/bootstrap.sh --tests  # also what only ./test needs (a browser)
 #
 # Needs root (or an administrator) only when something is missing; then it runs
 # `apt-get update` and `apt-get install --no-install-recommends` for exactly the
 # missing packages. Without root, or when apt fails, it names the missing
 # packages and the command to run, and exits 1.
+#
+# python3-rich colours the trace viewers' terminal view (tools/trace/). With
+# --tests it also installs chromium, which the HTML timeline's browser test
+# (tools/trace/browser_test.py) runs headless; ./grade does not need it.
 #
 # libgmock-dev, clang and bubblewrap are installed only if the apt archive has
 # them (clang is needed only for `./test --config=clang`; bubblewrap lets
@@ -21,7 +26,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 export LC_ALL=C
 
-readonly REQUIRED=(
+REQUIRED=(
   bazel-bootstrap
   bazel-rules-cc
   bazel-rules-java
@@ -36,7 +41,12 @@ readonly REQUIRED=(
   pkg-config
   g++
   python3
+  python3-rich
 )
+if [[ "${1:-}" == "--tests" ]]; then
+  REQUIRED+=(chromium)
+fi
+readonly REQUIRED
 readonly OPTIONAL=(
   libgmock-dev
   clang

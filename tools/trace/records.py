@@ -90,7 +90,7 @@ def parse_lines(lines: Iterable[str], source: str = "trace") -> Trace:
             continue
         records.append(record)
     if not records:
-        raise TraceError(f"{source}: no records")
+        raise TraceError("; ".join([f"{source}: no records"] + warnings))
     records.sort(key=lambda r: r["seq"])
     run = next((r for r in records if r["kind"] == "run"), None)
     if run is None:

@@ -103,7 +103,8 @@ class Synth:
             why = "server dead" if not self.alive[b] else "link cut"
             self.at(self.now + self.rng.randint(1, 5) * MS, self.lost, rid, why)
             return
-        if not self.reliable and self.rng.random() < 0.1:
+        lossy = not self.reliable and not self.bug_armed  # the planted bug needs its votes
+        if lossy and self.rng.random() < 0.1:
             self.at(self.now + self.rng.randint(1, 20) * MS, self.lost, rid, "request dropped")
             return
         self.at(self.now + self.rng.randint(1, 15) * MS, self.deliver, rid, a, b, method, fields, handler)
@@ -118,11 +119,11 @@ class Synth:
         self.emit("rpc", phase="deliver", id=rid)
         reply = handler(b, fields)
         self.show_state(b)
-        if not self.reliable and self.rng.random() < 0.1:
+        if not self.reliable and not self.bug_armed and self.rng.random() < 0.1:
             self.at(self.now + self.rng.randint(1, 20) * MS, self.lost, rid, "reply dropped")
             return
         held = 0
-        if self.long_reordering and self.rng.random() < 0.15:
+        if self.long_reordering and not self.bug_armed and self.rng.random() < 0.15:
             held = self.rng.randint(200, 2000)
         self.at(self.now + self.rng.randint(1, 15) * MS + held * MS, self.got_reply, rid, a, b,
                 method, fields, reply, held)
@@ -332,13 +333,16 @@ class Synth:
         grants both (the planted bug: votes are not remembered, and a candidate
         ignores a leader of its own term)."""
         self.heal()
-        live = [p for p in range(self.n) if self.alive[p] and self.role[p] != "leader"]
+        for p in range(self.n):
+            if self.alive[p] and self.role[p] == "leader":
+                self.step_down(p, self.term[p], "planted bug")
+        # The two most up-to-date live peers, so that every voter may elect either.
+        live = sorted((p for p in range(self.n) if self.alive[p]),
+                      key=lambda p: (self.log[p][-1][0] if self.log[p] else 0, len(self.log[p])),
+                      reverse=True)
         if len(live) < 2:
             return
         a, b = live[0], live[1]
-        for p in range(self.n):
-            if self.role[p] == "leader":
-                self.step_down(p, self.term[p], "planted bug")
         term = max(self.term)
         self.bug_armed = True
         for p in (a, b):
@@ -399,10 +403,20 @@ def generate(peers=5, seconds=10.0, seed=1, bug=None, clients=0, verbose=True,
     return Synth(peers, seconds, seed, bug, clients, verbose, heartbeat_ms).run(test=test, seed=seed)
 
 
+def lines(records):
+    """The records as the lines of a trace file."""
+    return [json.dumps(r, separators=(",", ":")) + "\n" for r in records]
+
+
+def trace(**options):
+    """A synthetic run, parsed as a viewer reads it (records.Trace)."""
+    from tools.trace import records
+    return records.parse_lines(lines(generate(**options)), source="synthetic")
+
+
 def write(records, path):
     with open(path, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, separators=(",", ":")) + "\n")
+        f.writelines(lines(records))
 
 
 def main(argv=None):
