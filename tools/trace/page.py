@@ -25,6 +25,9 @@ DEFAULT_BUDGET = 8_000_000  # bytes of data; the script and style add ~30 kB
 
 # Kinds of point events (the `ev` rows' third column).
 EV_LOG, EV_TESTER, EV_APPLY, EV_START, EV_VIOLATION, EV_STATE = range(6)
+# Which columns of an rpc row and of a log line's ev row are strings.
+RPC_STRINGS = (2, 7, 9, 10)
+LOG_STRINGS = (3, 4, 5)
 
 
 class _Strings:
@@ -82,9 +85,10 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
     for c in model.calls(trace):
         if c.sender is None and c.t_send is None:
             continue  # a reply or loss without its send (the trace starts mid-run)
-        row = [col(c.sender), col(c.receiver), s(model.short_method(c.method)), _t(c.t_send),
-               _t(c.t_deliver), _t(c.t_reply), _t(c.t_lost), s(c.why),
-               c.held_back_ms or 0, s(model.args_text(c)), s(model.reply_text(c)),
+        # Strings stay strings until _fit has chosen what to keep.
+        row = [col(c.sender), col(c.receiver), model.short_method(c.method), _t(c.t_send),
+               _t(c.t_deliver), _t(c.t_reply), _t(c.t_lost), c.why,
+               c.held_back_ms or 0, model.args_text(c), model.reply_text(c),
                1 if c.is_heartbeat else 0]
         optional.append((4 if c.is_heartbeat else 1, c.t_send, "rpc", row))
 
@@ -92,8 +96,8 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
     for r in trace.records:
         kind, t = r["kind"], r["t"]
         if kind == "log":
-            row = [col(r.get("peer", "tester")), t, EV_LOG, s(r.get("topic", "")), s(r.get("text", "")),
-                   s(r.get("task"))]
+            row = [col(r.get("peer", "tester")), t, EV_LOG, r.get("topic", ""), r.get("text", ""),
+                   r.get("task")]
             optional.append((2, t, "ev", row))
         elif kind == "tester":
             event = r.get("event")
@@ -108,9 +112,11 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
     ops = [[col(o.client), _t(o.t_call), _t(o.t_return), s(o.text())] for o in model.ops(trace)]
 
     focus_t = focus["t"] if focus else trace.t_end
-    kept, omitted, complete = _fit(optional, focus_t, budget, base=_size(states, shades, events, ops))
-    rpcs = [row for _, _, kind, row in kept if kind == "rpc"]
-    events += [row for _, _, kind, row in kept if kind == "ev"]
+    kept, omitted, complete = _fit(optional, focus_t, budget, s,
+                                   base=_size(states, shades, events, ops, s.table))
+    intern = lambda row, at: [s(v) if i in at else v for i, v in enumerate(row)]  # noqa: E731
+    rpcs = [intern(row, RPC_STRINGS) for _, _, kind, row in kept if kind == "rpc"]
+    events += [intern(row, LOG_STRINGS) for _, _, kind, row in kept if kind == "ev"]
     rpcs.sort(key=lambda row: row[3])
     events.sort(key=lambda row: row[1])
 
@@ -147,26 +153,41 @@ def _size(*parts) -> int:
     return sum(len(json.dumps(p, separators=(",", ":"))) for p in parts)
 
 
-def _fit(optional, focus_t, budget, base):
+def _fit(optional, focus_t, budget, strings, base):
     """Keeps the optional items nearest the focus (weighted by class) that
-    fit in budget; returns (kept, omitted counts, [t0, t1] kept in full)."""
-    sizes = [len(json.dumps(row, separators=(",", ":"))) + 1 for _, _, _, row in optional]
-    if base + sum(sizes) <= budget:
+    fit in budget, counting each string the first time an item needs it;
+    returns (kept, omitted counts, [t0, t1] kept in full)."""
+    def cost(row, seen):
+        n = 0
+        for v in row:
+            if isinstance(v, str):
+                n += 6
+                if v not in seen:
+                    seen.add(v)
+                    n += len(json.dumps(v, ensure_ascii=False)) + 1
+            else:
+                n += len(str(v)) + 1
+        return n + 3
+
+    seen = set(strings.table)
+    total = base + sum(cost(row, seen) for _, _, _, row in optional)
+    if total <= budget:
         return optional, {}, None
     order = sorted(range(len(optional)),
                    key=lambda i: optional[i][0] * abs(_t(optional[i][1]) - focus_t))
-    kept_idx, total = [], base
+    kept_idx, total, seen = [], base, set(strings.table)
     for i in order:
-        if total + sizes[i] > budget:
+        total += cost(optional[i][3], seen)
+        if total > budget:
             break
         kept_idx.append(i)
-        total += sizes[i]
     left = set(range(len(optional))) - set(kept_idx)
     omitted = {}
     for i in left:
-        name = "heartbeats" if optional[i][0] == 4 else optional[i][2]
+        name = "heartbeats" if optional[i][0] == 4 else {"rpc": "RPCs", "ev": "log lines"}[optional[i][2]]
         omitted[name] = omitted.get(name, 0) + 1
-    # Every class is complete within the nearest omitted heartbeat's distance / 4.
+    # Every class is complete within the nearest omitted item's weighted
+    # distance divided by the largest weight (4).
     nearest = min(abs(_t(optional[i][1]) - focus_t) * optional[i][0] for i in left)
     half = nearest // 4
     return [optional[i] for i in sorted(kept_idx)], omitted, [focus_t - half, focus_t + half]

@@ -423,5 +423,6 @@
   if (focus) goTo(focus.t, 0.33);
   draw();
   document.body.setAttribute('data-opened-at', focus ? String(focus.t) : '0');
+  document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', '1');
 })();
