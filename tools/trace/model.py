@@ -39,6 +39,7 @@ class Call:
     t_lost: Optional[int] = None
     why: Optional[str] = None
     held_back_ms: Optional[float] = None
+    task: Optional[str] = None   # the calling task, when the trace says
     args: dict = dataclasses.field(default_factory=dict)
     reply: dict = dataclasses.field(default_factory=dict)
     seq: int = 0              # seq of the first record seen
@@ -64,6 +65,7 @@ def calls(trace: Trace) -> list:
             c.method = r.get("method", "?")
             c.t_send = r["t"]
             c.args = r.get("fields") or {}
+            c.task = r.get("task")
         elif phase == "deliver":
             c.t_deliver = r["t"]
         elif phase == "reply":
@@ -224,7 +226,8 @@ def tester_text(r: dict) -> str:
         return f"Start({r.get('command')}) at {r.get('peer')}: index {r.get('index')} term {r.get('term')} ({ok})"
     if e == "check":
         result = r.get("result")
-        return f"check {r.get('what')}" + (f": {result}" if result not in (None, "") else "")
+        failed = " (FAILED)" if r.get("ok") is False else ""
+        return f"check {r.get('what')}" + (f": {result}" if result not in (None, "") else "") + failed
     if e == "phase":
         return f"phase: {r.get('text', '')}"
     return e

@@ -70,19 +70,23 @@ def export(trace: Trace) -> dict:
                 events.append({"ph": "C", "name": "indices", "pid": p, "tid": TID_STATE, "ts": t,
                                "args": counters})
 
-    lanes: dict = {}   # sender -> end time of the last call on each lane
+    lanes: dict = {}   # (sender, calling task) -> [(tid, end time of its last call)]
+    lane_count: dict = {}  # sender -> lanes made
 
-    def lane(actor, t0, t1) -> int:
-        ends = lanes.setdefault(actor, [])
-        for i, end in enumerate(ends):
+    def lane(actor, task, t0, t1) -> int:
+        """A thread for a call: the calling task's (or "rpc calls") first
+        lane that is free at t0; calls that overlap get more lanes."""
+        ends = lanes.setdefault((actor, task), [])
+        for i, (tid, end) in enumerate(ends):
             if end <= t0:
-                ends[i] = t1
-                return TID_CALL_LANES + i
-        ends.append(t1)
-        events.append({"ph": "M", "name": "thread_name", "pid": pid(actor),
-                       "tid": TID_CALL_LANES + len(ends) - 1,
-                       "args": {"name": f"rpc calls ({len(ends)})"}})
-        return TID_CALL_LANES + len(ends) - 1
+                ends[i] = (tid, t1)
+                return tid
+        tid = TID_CALL_LANES + lane_count.get(actor, 0)
+        lane_count[actor] = lane_count.get(actor, 0) + 1
+        ends.append((tid, t1))
+        events.append({"ph": "M", "name": "thread_name", "pid": pid(actor), "tid": tid,
+                       "args": {"name": f"{task or 'rpc'} calls ({len(ends)})"}})
+        return tid
 
     for c in sorted(model.calls(trace), key=lambda c: (c.t_send is None, c.t_send or 0)):
         if c.sender is None or c.t_send is None:
@@ -95,7 +99,7 @@ def export(trace: Trace) -> dict:
         if c.held_back_ms:
             args["held_back_ms"] = c.held_back_ms
         name = f"{m} -> {c.receiver}" + (" (lost)" if c.t_lost is not None else "")
-        call_tid = lane(c.sender, c.t_send, max(end, c.t_send + 1))
+        call_tid = lane(c.sender, c.task, c.t_send, max(end, c.t_send + 1))
         events.append({"ph": "X", "name": name, "cat": "rpc", "pid": pid(c.sender),
                        "tid": call_tid, "ts": c.t_send, "dur": max(end - c.t_send, 0),
                        "args": args})

@@ -95,6 +95,26 @@ class PerfettoTest(unittest.TestCase):
         failure = [e for e in doc["traceEvents"] if e["name"].startswith("FAILURE: apply error")]
         self.assertEqual(len(failure), 1)
 
+    def test_calls_go_on_their_task_when_the_trace_names_it(self):
+        def send(seq, rid, t):
+            return {"kind": "rpc", "t": t, "seq": seq, "phase": "send", "id": rid, "from": "0",
+                    "to": "1", "method": "Raft.AppendEntries", "task": "replicator",
+                    "fields": {"term": 1, "entries": 0}}
+        trace = records.parse_lines([json.dumps(r) + "\n" for r in (
+            send(0, 1, 100), send(1, 2, 150),  # overlapping: two lanes
+            {"kind": "rpc", "t": 200, "seq": 2, "phase": "reply", "id": 1, "fields": {}},
+            {"kind": "rpc", "t": 250, "seq": 3, "phase": "reply", "id": 2, "fields": {}},
+            send(4, 3, 300),  # free again: the first lane
+            {"kind": "rpc", "t": 350, "seq": 5, "phase": "reply", "id": 3, "fields": {}})])
+        doc = perfetto.export(trace)
+        validate(self, doc)
+        lanes = {e["tid"]: e["args"]["name"] for e in doc["traceEvents"]
+                 if e["name"] == "thread_name" and "calls" in e["args"]["name"]}
+        self.assertEqual(sorted(lanes.values()), ["replicator calls (1)", "replicator calls (2)"])
+        calls = [e["tid"] for e in doc["traceEvents"] if e["ph"] == "X" and e.get("cat") == "rpc"]
+        self.assertEqual(calls[0], calls[2])
+        self.assertNotEqual(calls[0], calls[1])
+
     def test_long_synthetic_run_with_clerks(self):
         trace = synth.trace(seconds=40, seed=4, clients=2, bug="two-leaders")
         doc = perfetto.export(trace)

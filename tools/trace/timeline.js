@@ -131,7 +131,7 @@
   if (badMarker) { badMarker.appendChild(el('span', {}, 'first bad moment: ' + D.first_bad.what)); spacer.appendChild(badMarker); }
 
   // --- Geometry.
-  let scale = 0.004;           // pixels per microsecond (4 px per ms)
+  let scale = 0.008;           // pixels per microsecond (8 px per ms)
   const PAD = 40;              // pixels above time 0 and below the end
   let colX = [], colW = 0;     // left edge of each shown column; width
   function yOf(t) { return PAD + t * scale; }
@@ -305,7 +305,16 @@
     ctx.globalAlpha = 1;
 
     // Point events: log lines, tester actions, applies, in their columns;
-    // lines that would overlap the previous one are counted, not drawn.
+    // lines that would overlap the previous one are counted, not drawn: the
+    // count shows at the right of the last line drawn (zoom in to see them).
+    function moreMark(x, y, n) {
+      const text = '+' + n;
+      const w = ctx.measureText(text).width + 4;
+      ctx.fillStyle = '#eee';
+      ctx.fillRect(x + colW - w - 2, y - LINE / 2 + 1, w, LINE - 2);
+      ctx.fillStyle = '#666';
+      ctx.fillText(text, x + colW - w, y);
+    }
     for (const c in evByCol) {
       const x = colX[c];
       if (x === null || x === undefined) continue;
@@ -325,7 +334,7 @@
           if (lastY + LINE - y > LINE * 3) { hidden++; continue; }
           y = lastY + LINE;
         }
-        if (hidden) { ctx.fillStyle = '#999'; ctx.fillText('(+' + hidden + ')', x + colW - 40, lastY); hidden = 0; }
+        if (hidden) { moreMark(x, lastY, hidden); hidden = 0; }
         let text = type === EV_STATE ? e[6] : S[e[4]];
         let colour = '#333';
         if (type === EV_LOG) { colour = topicColour(topic); text = topic + ' ' + text; }
@@ -339,14 +348,17 @@
           ctx.beginPath(); ctx.moveTo(GUTTER, Y(e[1]) + 0.5); ctx.lineTo(x, Y(e[1]) + 0.5); ctx.stroke();
           ctx.setLineDash([]);
         }
+        const shown = text.length > maxChars ? text.slice(0, Math.max(maxChars - 1, 1)) + '…' : text;
+        ctx.fillStyle = 'rgba(255,255,255,0.8)';  // keeps the line readable over arrows
+        ctx.fillRect(tx - 1, y - LINE / 2 + 1, ctx.measureText(shown).width + 2, LINE - 2);
         ctx.fillStyle = colour;
-        ctx.fillText(text.length > maxChars ? text.slice(0, Math.max(maxChars - 1, 1)) + '…' : text, tx, y);
+        ctx.fillText(shown, tx, y);
         hits.push({ x0: tx, y0: y - LINE / 2, x1: x + colW, y1: y + LINE / 2,
           text: fmtTime(e[1]) + ' ' + D.cols[c] + (e[5] >= 0 ? ' [' + S[e[5]] + ']' : '') + ' ' +
                 (type === EV_LOG ? topic + ' ' : '') + text });
         lastY = y;
       }
-      if (hidden) { ctx.fillStyle = '#999'; ctx.fillText('(+' + hidden + ')', x + colW - 40, lastY); }
+      if (hidden) moreMark(x, lastY, hidden);
     }
 
     // Clerk operations: a bar from call to return.
