@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import unittest
@@ -80,6 +81,13 @@ class ColumnsTest(unittest.TestCase):
         columns.write(self.trace, coloured, color="always", width=120)
         self.assertRegex(coloured.getvalue(), ANSI)
         self.assertEqual(ANSI.sub("", coloured.getvalue()), piped.getvalue())
+
+    def test_a_failed_check_is_marked(self):
+        check = {"kind": "tester", "t": 2400000, "seq": 99, "event": "check", "what": "one(cmd=5)",
+                 "result": "no agreement", "ok": False}
+        trace = records.parse_lines(SMALL.read_text().splitlines(keepends=True) + [json.dumps(check) + "\n"])
+        self.assertIn("== check one(cmd=5): no agreement (FAILED) ==", plain(trace))
+        self.assertNotIn("checkOneLeader: leader 1 (FAILED)", plain(trace))
 
     def test_cli(self):
         out = io.StringIO()
