@@ -11,7 +11,7 @@
 #
 # Topics: the lab's own (LAB_LOG: VOTE, LEAD, LOG, ...) and the tester's
 # records: RPC (calls, losses, replies), HEARTBEAT (empty AppendEntries),
-# APPLY, STATE (term/role/commit/applied changes), TESTER.
+# APPLY, STATE (term/role/log length/commit/applied changes), TESTER.
 
 from __future__ import annotations
 
@@ -98,7 +98,8 @@ def _lines(trace: Trace, cols: list) -> list:
             peer = str(r.get("peer"))
             s = last_state.setdefault(peer, {})
             s.update({k: r[k] for k in model.STATE_FIELDS if k in r})
-            text = (f"T{s.get('term', '?')} {s.get('role', '?')} "
+            log = f"log={s['log_len']} " if "log_len" in s else ""
+            text = (f"T{s.get('term', '?')} {s.get('role', '?')} {log}"
                     f"commit={s.get('commit', '?')} applied={s.get('applied', '?')}")
             if s.get("_text") != text:
                 s["_text"] = text

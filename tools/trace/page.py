@@ -114,6 +114,8 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
     focus_t = focus["t"] if focus else trace.t_end
     kept, omitted, complete = _fit(optional, focus_t, budget, s,
                                    base=_size(states, shades, events, ops, s.table))
+    if complete:
+        complete = [max(complete[0], 0), min(complete[1], trace.t_end)]
     intern = lambda row, at: [s(v) if i in at else v for i, v in enumerate(row)]  # noqa: E731
     rpcs = [intern(row, RPC_STRINGS) for _, _, kind, row in kept if kind == "rpc"]
     events += [intern(row, LOG_STRINGS) for _, _, kind, row in kept if kind == "ev"]

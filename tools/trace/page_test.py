@@ -78,6 +78,7 @@ class PageTest(unittest.TestCase):
             self.assertEqual(len(small[key]), len(full[key]), key)
         self.assertEqual(small["failure"], full["failure"])
         t0, t1 = small["complete"]
+        self.assertTrue(0 <= t0 < t1 <= trace.t_end, small["complete"])
         self.assertLessEqual(t0, small["first_bad"]["t"])
         self.assertGreaterEqual(t1, small["first_bad"]["t"])
         near = [r for r in full["rpcs"] if t0 <= r[3] <= t1]

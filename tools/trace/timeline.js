@@ -168,13 +168,14 @@
   for (const s of D.states) (statesByCol[s[0]] = statesByCol[s[0]] || []).push(s);
   const evByCol = {};
   for (const e of D.ev) (evByCol[e[0]] = evByCol[e[0]] || []).push(e);
-  // A peer's state changes are lines in its column too (term, role, commit,
-  // applied), so they never overlap its log lines.
+  // A peer's state changes are lines in its column too (term, role, log
+  // length, commit, applied), so they never overlap its log lines.
   for (const c in statesByCol) {
     let last = '';
     for (const s of statesByCol[c]) {
       const role = D.roles[s[3]] || '?';
-      const text = 'T' + s[2] + ' ' + role + ' commit=' + s[4] + ' applied=' + s[5];
+      const text = 'T' + s[2] + ' ' + role + (s[6] >= 0 ? ' log=' + s[6] : '') + ' commit=' + s[4] +
+                   ' applied=' + s[5];
       if (text !== last) (evByCol[c] = evByCol[c] || []).push([+c, s[1], EV_STATE, -1, -1, -1, text]);
       last = text;
     }
@@ -431,10 +432,11 @@
   // Open at the first bad moment if it came before the failure, else at the
   // failure; the body records where (for the tests and for scripts).
   layout();
-  const focus = D.focus;
-  if (focus) goTo(focus.t, 0.33);
+  // Without either, a page that had to leave things out opens where it is complete.
+  const opened = D.focus ? D.focus.t : (D.complete ? D.complete[0] : 0);
+  if (D.focus) goTo(opened, 0.33); else goTo(opened, 0);
   draw();
-  document.body.setAttribute('data-opened-at', focus ? String(focus.t) : '0');
+  document.body.setAttribute('data-opened-at', String(opened));
   document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', '1');
 })();
