@@ -95,7 +95,8 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(peers, ["0", "1", "2", "3", "4"])
         self.assertEqual(len(re.findall(r'class="col client"', dom)), 1)
         self.assertRegex(dom, r'<div id="failure-marker" class="marker" style="top: \d+(\.\d+)?px;">'
-                              r'<span>FAILED: term has 2 \(&gt;1\) leaders</span>')
+                              r'<span title="term has 2 \(&gt;1\) leaders">FAILED</span>')
+        self.assertIn("Failed at 20.000s: term has 2 (&gt;1) leaders (raft/config.cc:412)", dom)
         self.assertIn('id="first-bad-marker"', dom)
         self.assertIn("First bad moment at", dom)
         self.assertEqual(body_attr(dom, "data-opened-at"), str(bad.t))

@@ -98,9 +98,9 @@ def _lines(trace: Trace, cols: list) -> list:
             peer = str(r.get("peer"))
             s = last_state.setdefault(peer, {})
             s.update({k: r[k] for k in model.STATE_FIELDS if k in r})
-            log = f"log={s['log_len']} " if "log_len" in s else ""
-            text = (f"T{s.get('term', '?')} {s.get('role', '?')} {log}"
-                    f"commit={s.get('commit', '?')} applied={s.get('applied', '?')}")
+            text = " ".join([f"T{s.get('term', '?')}", s.get("role", "?")] + [
+                f"{name}={s[key]}" for key, name in (("log_len", "log"), ("commit", "commit"),
+                                                     ("applied", "applied")) if key in s])
             if s.get("_text") != text:
                 s["_text"] = text
                 out.append(Line(t, where(peer), "STATE", text))

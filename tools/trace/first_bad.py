@@ -75,9 +75,11 @@ def find(trace: Trace) -> Optional[Moment]:
 
 def focus(trace: Trace, moment: Optional[Moment]) -> Optional[dict]:
     """Where a viewer should open: the first bad moment if it came before the
-    failure record (or there is no failure), else the failure."""
+    failure (or there is no failure), else the failure. "Before" is in time:
+    a safety monitor that fails the test the moment it finds a violation
+    records both at one time, and the failure then says it all."""
     failure = trace.failure
-    if moment and (failure is None or moment.seq < failure["seq"]):
+    if moment and (failure is None or moment.t < failure["t"]):
         return {"t": moment.t, "seq": moment.seq, "what": moment.what, "first_bad": True}
     if failure:
         return {"t": failure["t"], "seq": failure["seq"], "what": failure.get("text", ""),

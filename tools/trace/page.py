@@ -141,8 +141,9 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
         "failure": None if failure is None else {
             "t": failure["t"], "text": failure.get("text", ""),
             "where": f"{failure.get('file', '?')}:{failure.get('line', '?')}"},
-        "first_bad": None if moment is None else {"t": moment.t, "what": moment.what,
-                                                  "peers": moment.peers},
+        # Shown only when it came before the failure; else the failure says it.
+        "first_bad": None if not (focus and focus["first_bad"]) else {
+            "t": moment.t, "what": moment.what, "peers": moment.peers},
         "focus": focus,
         "omitted": omitted,
         "complete": complete,

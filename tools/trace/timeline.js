@@ -126,18 +126,63 @@
   const tip = el('div', { id: 'tip' });
   document.body.appendChild(tip);
   const failureMarker = D.failure ? el('div', { id: 'failure-marker', class: 'marker' }) : null;
-  if (failureMarker) { failureMarker.appendChild(el('span', {}, 'FAILED: ' + D.failure.text)); spacer.appendChild(failureMarker); }
+  // Short labels (the messages are in full at the top): lines of the same
+  // instant sit right under them.
+  if (failureMarker) { failureMarker.appendChild(el('span', { title: D.failure.text }, 'FAILED')); spacer.appendChild(failureMarker); }
   const badMarker = D.first_bad ? el('div', { id: 'first-bad-marker', class: 'marker' }) : null;
-  if (badMarker) { badMarker.appendChild(el('span', {}, 'first bad moment: ' + D.first_bad.what)); spacer.appendChild(badMarker); }
+  if (badMarker) { badMarker.appendChild(el('span', { title: D.first_bad.what }, 'first bad moment')); spacer.appendChild(badMarker); }
 
   // --- Geometry.
   let scale = 0.008;           // pixels per microsecond (8 px per ms)
   const PAD = 40;              // pixels above time 0 and below the end
   let colX = [], colW = 0;     // left edge of each shown column; width
-  function yOf(t) { return PAD + t * scale; }
-  function tOf(y) { return (y - PAD) / scale; }
+  // In sim many events share one virtual instant. Time is linear except
+  // that each instant holding several lines in one column gets room for
+  // them all: gT are those instants, gPre[i] the pixels added before gT[i].
+  let gT = [], gPre = [0];
+  function extraBefore(t) {
+    let lo = 0, hi = gT.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (gT[mid] < t) lo = mid + 1; else hi = mid; }
+    return gPre[lo];
+  }
+  function yOf(t) { return PAD + t * scale + extraBefore(t); }
+  function tOf(y) {
+    if (y <= PAD) return (y - PAD) / scale;
+    const yEnd = yOf(D.t_end);
+    if (y >= yEnd) return D.t_end + (y - yEnd) / scale;
+    let lo = 0, hi = D.t_end;
+    for (let k = 0; k < 60 && hi - lo > 0.5; k++) {
+      const mid = (lo + hi) / 2;
+      if (yOf(mid) <= y) lo = mid; else hi = mid;
+    }
+    return lo;
+  }
+  function visible(e) {
+    const type = e[2];
+    if (type === EV_LOG) return show.topic[S[e[3]]];
+    if (type === EV_APPLY) return show.apply;
+    if (type === EV_TESTER || type === EV_START) return show.tester;
+    return true;
+  }
+  function groupInstants() {
+    const most = new Map();
+    for (const c in evByCol) {
+      if (!show.col[c]) continue;
+      let run = 0, last = null;
+      for (const e of evByCol[c]) {
+        if (!visible(e)) continue;
+        run = e[1] === last ? run + 1 : 1;
+        last = e[1];
+        if (run > 1 && run > (most.get(last) || 1)) most.set(last, run);
+      }
+    }
+    gT = [...most.keys()].sort((a, b) => a - b);
+    gPre = [0];
+    for (const t of gT) gPre.push(gPre[gPre.length - 1] + (most.get(t) - 1) * LINE);
+  }
 
   function layout() {
+    groupInstants();
     const shown = D.cols.map((_, i) => i).filter(i => show.col[i]);
     const width = Math.max(scroller.clientWidth, 300);
     colW = Math.max(60, (width - GUTTER) / Math.max(shown.length, 1));
@@ -174,8 +219,8 @@
     let last = '';
     for (const s of statesByCol[c]) {
       const role = D.roles[s[3]] || '?';
-      const text = 'T' + s[2] + ' ' + role + (s[6] >= 0 ? ' log=' + s[6] : '') + ' commit=' + s[4] +
-                   ' applied=' + s[5];
+      const text = 'T' + s[2] + ' ' + role + (s[6] >= 0 ? ' log=' + s[6] : '') +
+                   (s[4] >= 0 ? ' commit=' + s[4] : '') + (s[5] >= 0 ? ' applied=' + s[5] : '');
       if (text !== last) (evByCol[c] = evByCol[c] || []).push([+c, s[1], EV_STATE, -1, -1, -1, text]);
       last = text;
     }
@@ -243,8 +288,9 @@
         const ya = Y(s[1]), yb = Y(tEnd);
         ctx.fillStyle = ROLE_COLOURS[role];
         ctx.fillRect(x + 1, ya, BAND, Math.max(yb - ya, 1));
-        const text = 'term ' + s[2] + ', ' + role + ', commit ' + s[4] + ', applied ' + s[5] + ', log ' + s[6] +
-          ' (from ' + fmtTime(s[1]) + ')';
+        const known = (name, v) => (v >= 0 ? ', ' + name + ' ' + v : '');
+        const text = 'term ' + s[2] + ', ' + role + known('log', s[6]) + known('commit', s[4]) +
+          known('applied', s[5]) + ' (from ' + fmtTime(s[1]) + ')';
         hits.push({ x0: x, y0: ya, x1: x + BAND + 1, y1: yb, text: 'peer ' + D.cols[c] + ': ' + text });
       }
     }
@@ -322,17 +368,16 @@
       const rows = evByCol[c];
       const tx = x + BAND + 4;
       const maxChars = Math.floor((colW - BAND - 8) / 6.6);
-      let lastY = -1e9, hidden = 0;
+      let lastY = -1e9, lastT = null, hidden = 0;
       for (let i = lowerBound(rows, 1, ta - LINE / scale); i < rows.length && rows[i][1] <= tb; i++) {
         const e = rows[i];
         const type = e[2], topic = S[e[3]];
-        if (type === EV_LOG && !show.topic[topic]) continue;
-        if (type === EV_APPLY && !show.apply) continue;
-        if ((type === EV_TESTER || type === EV_START) && !show.tester) continue;
+        if (!visible(e)) continue;
         let y = Y(e[1]);
-        // Pushed down a few lines at most; past that, counted as hidden.
+        // Lines of one instant stack (layout made room for them); others
+        // are pushed down a few lines at most, past that counted as hidden.
         if (y < lastY + LINE) {
-          if (lastY + LINE - y > LINE * 3) { hidden++; continue; }
+          if (e[1] !== lastT && lastY + LINE - y > LINE * 3) { hidden++; continue; }
           y = lastY + LINE;
         }
         if (hidden) { moreMark(x, lastY, hidden); hidden = 0; }
@@ -358,6 +403,7 @@
           text: fmtTime(e[1]) + ' ' + D.cols[c] + (e[5] >= 0 ? ' [' + S[e[5]] + ']' : '') + ' ' +
                 (type === EV_LOG ? topic + ' ' : '') + text });
         lastY = y;
+        lastT = e[1];
       }
       if (hidden) moreMark(x, lastY, hidden);
     }
