@@ -19,7 +19,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from tools.trace import first_bad, page, synth
+from tools.trace import first_bad, page, records, synth
 
 
 def chromium() -> str:
@@ -108,6 +108,18 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
         self.assertEqual(shot.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
         self.assertGreater(shot.stat().st_size, 20_000)  # a drawn page, not a blank one
+
+    def test_recorded_trace(self):
+        trace = records.load(Path(__file__).resolve().parent / "testdata" / "broken_vote_reelection.jsonl")
+        html = self.tmp / "recorded.html"
+        page.write(trace, html)
+        dom, console = self.browser.dom(html.as_uri())
+        self.assert_loads_cleanly(dom, console)
+        self.assertEqual(re.findall(r'<div class="col peer" data-col="([^"]*)"', dom),
+                         ["raft-0", "raft-1", "raft-2"])
+        self.assertIn('id="failure-marker"', dom)
+        self.assertNotIn('id="first-bad-marker"', dom)
+        self.assertEqual(body_attr(dom, "data-opened-at"), str(trace.failure["t"]))
 
     def test_long_run_loads(self):
         trace = synth.trace(seconds=120, peers=5, seed=5, clients=2, heartbeat_ms=20)

@@ -78,7 +78,7 @@ def _lines(trace: Trace, cols: list) -> list:
         return None if actor == "tester" else index.get(actor, hidden)
 
     calls = {c.id: c for c in model.calls(trace)}
-    moment = first_bad.find(trace)
+    moment = first_bad.shown(trace)
     last_state: dict = {}
     for r in trace.records:
         kind, t = r["kind"], r["t"]

@@ -82,6 +82,15 @@ class ColumnsTest(unittest.TestCase):
         self.assertRegex(coloured.getvalue(), ANSI)
         self.assertEqual(ANSI.sub("", coloured.getvalue()), piped.getvalue())
 
+    def test_recorded_trace(self):
+        trace = records.load(TESTDATA / "broken_vote_reelection.jsonl")
+        lines = plain(trace).splitlines()
+        self.assertIn("peer raft-0", lines[1])
+        failed = [line for line in lines if "== FAILED: one vote per term violated" in line]
+        self.assertEqual(len(failed), 1)
+        # The monitor's finding and the failure share an instant: no separate first bad moment.
+        self.assertFalse(any("first bad moment" in line for line in lines))
+
     def test_a_failed_check_is_marked(self):
         check = {"kind": "tester", "t": 2400000, "seq": 99, "event": "check", "what": "one(cmd=5)",
                  "result": "no agreement", "ok": False}

@@ -5,6 +5,7 @@
 # there rather than at the check that noticed it (often seconds later).
 #
 #   bad = first_bad.find(trace)   # None, or a Moment (t, seq, what, peers)
+#   bad = first_bad.shown(trace)  # the same, if it came before the failure
 #
 # What it looks for, in record order:
 #   - two leaders in one term (Election Safety, Figure 3): two peers seen as
@@ -73,14 +74,22 @@ def find(trace: Trace) -> Optional[Moment]:
     return None
 
 
-def focus(trace: Trace, moment: Optional[Moment]) -> Optional[dict]:
-    """Where a viewer should open: the first bad moment if it came before the
-    failure (or there is no failure), else the failure. "Before" is in time:
-    a safety monitor that fails the test the moment it finds a violation
-    records both at one time, and the failure then says it all."""
-    failure = trace.failure
-    if moment and (failure is None or moment.t < failure["t"]):
+def shown(trace: Trace) -> Optional[Moment]:
+    """The first bad moment as the views mark it: only if it came before the
+    failure (or there is none); otherwise the failure says it all."""
+    moment = find(trace)
+    if moment and (trace.failure is None or moment.t < trace.failure["t"]):
+        return moment
+    return None
+
+
+def focus(trace: Trace) -> Optional[dict]:
+    """Where a viewer should open: the shown first bad moment, else the
+    failure, else nowhere in particular (None)."""
+    moment = shown(trace)
+    if moment:
         return {"t": moment.t, "seq": moment.seq, "what": moment.what, "first_bad": True}
+    failure = trace.failure
     if failure:
         return {"t": failure["t"], "seq": failure["seq"], "what": failure.get("text", ""),
                 "first_bad": False}

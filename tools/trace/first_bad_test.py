@@ -79,15 +79,23 @@ class FocusTest(unittest.TestCase):
         bad = first_bad.find(trace)
         self.assertIsNotNone(bad)
         self.assertLess(bad.t, trace.failure["t"] - 1_000_000)  # seconds before the check
-        focus = first_bad.focus(trace, bad)
+        focus = first_bad.focus(trace)
         self.assertEqual((focus["t"], focus["first_bad"]), (bad.t, True))
         self.assertEqual(page.build_data(trace)["focus"]["t"], bad.t)
 
     def test_opens_at_the_failure_when_the_bad_moment_comes_after_it(self):
         trace = trace_of(FAILURE, state(9500, "0", term=1, role="leader"),
                          state(9600, "1", term=1, role="leader"))
-        focus = first_bad.focus(trace, first_bad.find(trace))
+        focus = first_bad.focus(trace)
         self.assertEqual((focus["t"], focus["first_bad"]), (9000, False))
+        self.assertIsNotNone(first_bad.find(trace))
+        self.assertIsNone(first_bad.shown(trace))
+
+    def test_a_bad_moment_at_the_failures_instant_is_not_shown_apart(self):
+        trace = trace_of(dict(kind="violation", t=9000, what="one vote per term violated", peers=[]),
+                         FAILURE)
+        self.assertIsNone(first_bad.shown(trace))
+        self.assertFalse(first_bad.focus(trace)["first_bad"])
 
 
 if __name__ == "__main__":

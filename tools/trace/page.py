@@ -54,8 +54,8 @@ def _t(v):
 
 def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
     """The page's data (a JSON-able dict); see timeline.js for its layout."""
-    moment = first_bad.find(trace)
-    focus = first_bad.focus(trace, moment)
+    moment = first_bad.shown(trace)
+    focus = first_bad.focus(trace)
     cols = list(trace.peers) + list(trace.clients)
     col_of = {name: i for i, name in enumerate(cols)}
 
@@ -141,9 +141,8 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
         "failure": None if failure is None else {
             "t": failure["t"], "text": failure.get("text", ""),
             "where": f"{failure.get('file', '?')}:{failure.get('line', '?')}"},
-        # Shown only when it came before the failure; else the failure says it.
-        "first_bad": None if not (focus and focus["first_bad"]) else {
-            "t": moment.t, "what": moment.what, "peers": moment.peers},
+        "first_bad": None if moment is None else {"t": moment.t, "what": moment.what,
+                                                  "peers": moment.peers},
         "focus": focus,
         "omitted": omitted,
         "complete": complete,

@@ -140,7 +140,7 @@ def export(trace: Trace) -> dict:
         events.append({"ph": "X", "name": o.text(), "cat": "op", "pid": pid(o.client),
                        "tid": TID_EVENTS, "ts": o.t_call, "dur": max(end - o.t_call, 0), "args": {}})
 
-    moment = first_bad.find(trace)
+    moment = first_bad.shown(trace)
     if moment:
         events.append({"ph": "i", "s": "g", "name": f"FIRST BAD MOMENT: {moment.what}",
                        "cat": "first_bad", "pid": pid("tester"), "tid": TID_EVENTS, "ts": moment.t,

@@ -17,6 +17,7 @@ from pathlib import Path
 from tools.trace import perfetto, records, synth
 
 SMALL = Path(__file__).resolve().parent / "testdata" / "small.jsonl"
+RECORDED = Path(__file__).resolve().parent / "testdata" / "broken_vote_reelection.jsonl"
 
 REQUIRED = {  # phase -> fields it needs besides ph
     "X": ("name", "pid", "tid", "ts", "dur"),
@@ -94,6 +95,12 @@ class PerfettoTest(unittest.TestCase):
         self.assertTrue({"ticker", "RequestVote", "elector", "AppendEntries"} <= threads)
         failure = [e for e in doc["traceEvents"] if e["name"].startswith("FAILURE: apply error")]
         self.assertEqual(len(failure), 1)
+
+    def test_recorded_trace(self):
+        doc = perfetto.export(records.load(RECORDED))
+        self.assertGreater(validate(self, doc)["s"], 20)
+        names = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "process_name"}
+        self.assertEqual(names, {"peer raft-0", "peer raft-1", "peer raft-2", "tester"})
 
     def test_calls_go_on_their_task_when_the_trace_names_it(self):
         def send(seq, rid, t):

@@ -15,6 +15,9 @@ from pathlib import Path
 from tools.trace import columns, model, page, perfetto, records, synth
 
 SMALL = Path(__file__).resolve().parent / "testdata" / "small.jsonl"
+# Written by the Raft tests (LAB_TRACE) for a Raft whose votes are not
+# persisted (Raft2A.ReElection, seed 3).
+RECORDED = Path(__file__).resolve().parent / "testdata" / "broken_vote_reelection.jsonl"
 
 
 def lines_of(*dicts):
@@ -29,6 +32,16 @@ class ReadTest(unittest.TestCase):
         self.assertEqual(trace.failure["line"], 120)
         self.assertFalse(trace.end["passed"])
         self.assertEqual([r["seq"] for r in trace.records], sorted(r["seq"] for r in trace.records))
+
+    def test_reads_a_recorded_trace(self):
+        trace = records.load(RECORDED)
+        self.assertEqual(trace.peers, ["raft-0", "raft-1", "raft-2"])
+        self.assertEqual((trace.warnings, trace.skipped_kinds), ([], {}))
+        self.assertIn("one vote per term violated", trace.failure["text"])
+        calls = model.calls(trace)
+        self.assertTrue(calls)
+        self.assertTrue(all(c.sender in trace.peers for c in calls))
+        self.assertTrue(any(c.why == "link cut" for c in calls))
 
     def test_unknown_kinds_are_skipped_and_counted(self):
         trace = records.load(SMALL)

@@ -70,8 +70,7 @@ def main(argv=None) -> int:
         print(f"trace view: note: {w}", file=sys.stderr)
     if a.html:
         size = page.write(trace, a.html, budget=a.budget)
-        moment = first_bad.find(trace)
-        where = first_bad.focus(trace, moment)
+        where = first_bad.focus(trace)
         note = ""
         if where and where["first_bad"]:
             note = f"; opens at the first bad moment, {where['t'] / 1e6:.3f}s: {where['what']}"
