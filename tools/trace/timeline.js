@@ -52,7 +52,7 @@
   const controls = el('div');
   const buttons = [['zoom in', () => zoom(2)], ['zoom out', () => zoom(0.5)],
     ['whole run', () => fitAll()], ['start', () => goTo(0, 0)]];
-  if (D.first_bad) buttons.push(['first bad moment', () => goTo(D.first_bad.t, 0.33)]);
+  if (D.first_bad) buttons.push(['first bad moment', () => goTo(D.first_bad.t, 0.6)]);
   if (D.failure) buttons.push(['failure', () => goTo(D.failure.t, 0.66)]);
   for (const [label, fn] of buttons) {
     const b = el('button', {}, label);
@@ -241,7 +241,8 @@
     const ctx = canvas.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, -scroller.scrollLeft * dpr, 0);
     const y0 = scroller.scrollTop;
-    const ta = tOf(y0), tb = tOf(y0 + h);
+    // 1 us of margin: tOf lands within 0.5 us of an instant whose lines fill the view edge.
+    const ta = tOf(y0) - 1, tb = tOf(y0 + h) + 1;
     const Y = t => yOf(t) - y0;
     hits = [];
     ctx.font = FONT;
@@ -480,7 +481,8 @@
   layout();
   // Without either, a page that had to leave things out opens where it is complete.
   const opened = D.focus ? D.focus.t : (D.complete ? D.complete[0] : 0);
-  if (D.focus) goTo(opened, 0.33); else goTo(opened, 0);
+  // The focus sits low in the view: what led to it is usually above.
+  if (D.focus) goTo(opened, 0.6); else goTo(opened, 0);
   draw();
   document.body.setAttribute('data-opened-at', String(opened));
   document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
