@@ -23,6 +23,7 @@
     PERSIST: '#8a6a00', SNAP: '#a0306a', TIMER: '#777', APPLY: '#006d6d', TERM: '#b02020' };
   const EV_LOG = 0, EV_TESTER = 1, EV_APPLY = 2, EV_START = 3, EV_VIOLATION = 4, EV_STATE = 5;
 
+  function methodColour(m) { return METHOD_COLOURS[m] || topicColour(m); }
   function topicColour(topic) {
     if (TOPIC_COLOURS[topic]) return TOPIC_COLOURS[topic];
     let h = 0;
@@ -98,7 +99,7 @@
   }
   for (const m of [...methods].sort()) {
     show.method[m] = true;
-    checkbox(gTopics, 'RPC ' + m, METHOD_COLOURS[m] || '#555', () => show.method[m], v => { show.method[m] = v; });
+    checkbox(gTopics, 'RPC ' + m, methodColour(m), () => show.method[m], v => { show.method[m] = v; });
   }
   checkbox(gTopics, 'heartbeats', null, () => show.heartbeats, v => { show.heartbeats = v; });
   checkbox(gTopics, 'replies', null, () => show.replies, v => { show.replies = v; });
@@ -327,7 +328,7 @@
       const [from, to, m, ts, td, tr, tl, why, held, args, reply, hb] = r;
       if (colX[from] === null || colX[to] === null || !show.method[S[m]] || (hb && !show.heartbeats)) continue;
       if (Math.max(ts, td, tr, tl) < ta) continue;
-      const colour = METHOD_COLOURS[S[m]] || '#555';
+      const colour = methodColour(S[m]);
       const alpha = hb ? 0.35 : 0.9;
       ctx.globalAlpha = alpha;
       const label = S[m] + ' ' + D.cols[from] + '→' + D.cols[to] + ' ' + S[args] + ' at ' + fmtTime(ts);
@@ -428,7 +429,8 @@
   let pending = false;
   function redraw() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } }
   function goTo(t, frac) {
-    scroller.scrollTop = Math.max(0, yOf(t) - scroller.clientHeight * frac);
+    // At least two lines above t, so t's first line is not cut by the edge.
+    scroller.scrollTop = Math.max(0, yOf(t) - Math.max(scroller.clientHeight * frac, 2 * LINE));
     redraw();
   }
   function zoom(f, anchorY) {
