@@ -80,10 +80,10 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
 
     shades = [[col(x.peer), x.t0, x.t1, s(x.kind), s(x.label)] for x in model.shades(trace)]
 
-    # Items that may be left out to fit the budget: (class weight, t, kind, row).
+    # Items that may be left out to fit the budget: (class weight, t, kind, row[, seq]).
     optional = []
     for c in model.calls(trace):
-        if c.sender is None and c.t_send is None:
+        if c.t_send is None:
             continue  # a reply or loss without its send (the trace starts mid-run)
         # Strings stay strings until _fit has chosen what to keep.
         row = [col(c.sender), col(c.receiver), model.short_method(c.method), _t(c.t_send),
@@ -92,35 +92,38 @@ def build_data(trace: Trace, budget: int = DEFAULT_BUDGET) -> dict:
                1 if c.is_heartbeat else 0]
         optional.append((4 if c.is_heartbeat else 1, c.t_send, "rpc", row))
 
-    events = []
+    events = []  # (seq, row): an instant's lines keep the order they happened in
     for r in trace.records:
         kind, t = r["kind"], r["t"]
         if kind == "log":
             row = [col(r.get("peer", "tester")), t, EV_LOG, r.get("topic", ""), r.get("text", ""),
                    r.get("task")]
-            optional.append((2, t, "ev", row))
+            optional.append((2, t, "ev", row, r["seq"]))
         elif kind == "tester":
             event = r.get("event")
             where = col(r["peer"]) if event == "start" and "peer" in r else col("tester")
-            events.append([where, t, EV_START if event == "start" else EV_TESTER,
-                           s(event), s(model.tester_text(r)), -1])
+            events.append((r["seq"], [where, t, EV_START if event == "start" else EV_TESTER,
+                                      s(event), s(model.tester_text(r)), -1]))
         elif kind == "apply":
-            events.append([col(r.get("peer")), t, EV_APPLY, s("apply"), s(model.apply_text(r)), -1])
+            events.append((r["seq"], [col(r.get("peer")), t, EV_APPLY, s("apply"),
+                                      s(model.apply_text(r)), -1]))
         elif kind == "violation":
-            events.append([col("tester"), t, EV_VIOLATION, s("violation"), s(r.get("what", "")), -1])
+            events.append((r["seq"], [col("tester"), t, EV_VIOLATION, s("violation"),
+                                      s(r.get("what", "")), -1]))
 
     ops = [[col(o.client), _t(o.t_call), _t(o.t_return), s(o.text())] for o in model.ops(trace)]
 
     focus_t = focus["t"] if focus else trace.t_end
     kept, omitted, complete = _fit(optional, focus_t, budget, s,
-                                   base=_size(states, shades, events, ops, s.table))
+                                   base=_size(states, shades, [row for _, row in events], ops, s.table))
     if complete:
         complete = [max(complete[0], 0), min(complete[1], trace.t_end)]
     intern = lambda row, at: [s(v) if i in at else v for i, v in enumerate(row)]  # noqa: E731
-    rpcs = [intern(row, RPC_STRINGS) for _, _, kind, row in kept if kind == "rpc"]
-    events += [intern(row, LOG_STRINGS) for _, _, kind, row in kept if kind == "ev"]
+    rpcs = [intern(item[3], RPC_STRINGS) for item in kept if item[2] == "rpc"]
+    events += [(item[4], intern(item[3], LOG_STRINGS)) for item in kept if item[2] == "ev"]
     rpcs.sort(key=lambda row: row[3])
-    events.sort(key=lambda row: row[1])
+    events.sort(key=lambda e: (e[1][1], e[0]))
+    events = [row for _, row in events]
 
     run = trace.run
     failure = trace.failure
@@ -172,7 +175,7 @@ def _fit(optional, focus_t, budget, strings, base):
         return n + 3
 
     seen = set(strings.table)
-    total = base + sum(cost(row, seen) for _, _, _, row in optional)
+    total = base + sum(cost(item[3], seen) for item in optional)
     if total <= budget:
         return optional, {}, None
     order = sorted(range(len(optional)),

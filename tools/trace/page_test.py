@@ -14,7 +14,7 @@ import re
 import time
 import unittest
 
-from tools.trace import page, synth
+from tools.trace import page, records, synth
 
 LIMIT = 10_000_000  # bytes, issue 13
 
@@ -48,6 +48,19 @@ class PageTest(unittest.TestCase):
         self.assertTrue(any(r[6] >= 0 for r in data["rpcs"]))   # lost ones are there
         self.assertTrue(any(r[8] > 0 for r in data["rpcs"]))    # and held-back replies
         self.assertEqual(data["omitted"], {})
+
+    def test_lines_of_one_instant_keep_their_order(self):
+        def log(seq, text):
+            return {"kind": "log", "t": 100, "seq": seq, "peer": "0", "task": "applier",
+                    "topic": "APPLY", "text": text}
+        trace = records.parse_lines([json.dumps(r) + "\n" for r in (
+            {"kind": "run", "t": 0, "seq": 0, "schema": 1, "peers": ["0"]},
+            log(1, "sending index 1"),
+            {"kind": "apply", "t": 100, "seq": 2, "peer": "0", "index": 1, "command": "x"},
+            log(3, "sent index 1"))])
+        data = page.build_data(trace)
+        self.assertEqual([data["str"][e[4]] for e in data["ev"] if e[0] == 0],
+                         ["sending index 1", "apply 1: x", "sent index 1"])
 
     def test_script_text_cannot_end_the_data_early(self):
         trace = synth.trace(seconds=2, seed=1)
