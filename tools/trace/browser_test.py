@@ -103,6 +103,12 @@ class BrowserTest(unittest.TestCase):
         print(f"two-leaders page: {html.stat().st_size / 1e6:.2f} MB, drawn "
               f"{body_attr(dom, 'data-render-ms')} ms after navigation")
 
+        # The same page zoomed out to the whole run, and opened at a time.
+        for suffix, opened in (("#whole", "0"), ("#t=3.5", "3500000")):
+            dom, console = self.browser.dom(html.as_uri() + suffix)
+            self.assert_loads_cleanly(dom, console)
+            self.assertEqual(body_attr(dom, "data-opened-at"), opened)
+
         shot = self.outputs / "timeline.png"
         r = self.browser.run(html.as_uri(), f"--screenshot={shot}")
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])

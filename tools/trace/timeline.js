@@ -165,8 +165,14 @@
     if (type === EV_TESTER || type === EV_START) return show.tester;
     return true;
   }
+  // Zoomed out further than this (0.1 px per ms), instants get no room of
+  // their own: the whole run must fit in a window, and lines hide anyway.
+  const EXPAND_MIN = 1e-4;
   function groupInstants() {
     const most = new Map();
+    gT = [];
+    gPre = [0];
+    if (scale < EXPAND_MIN) return;
     for (const c in evByCol) {
       if (!show.col[c]) continue;
       let run = 0, last = null;
@@ -379,7 +385,8 @@
         // Lines of one instant stack (layout made room for them); others
         // are pushed down a few lines at most, past that counted as hidden.
         if (y < lastY + LINE) {
-          if (e[1] !== lastT && lastY + LINE - y > LINE * 3) { hidden++; continue; }
+          const roomMade = e[1] === lastT && scale >= EXPAND_MIN;
+          if (!roomMade && lastY + LINE - y > LINE * 3) { hidden++; continue; }
           y = lastY + LINE;
         }
         if (hidden) { moreMark(x, lastY, hidden); hidden = 0; }
@@ -443,6 +450,7 @@
   }
   function fitAll() {
     scale = Math.max(2e-6, (scroller.clientHeight - 2 * PAD) / Math.max(D.t_end, 1));
+    if (scale >= EXPAND_MIN) scale = EXPAND_MIN * 0.99;  // a short run: no room for instants either
     layout();
     scroller.scrollTop = 0;
     redraw();
@@ -481,10 +489,16 @@
   // Open at the first bad moment if it came before the failure, else at the
   // failure; the body records where (for the tests and for scripts).
   layout();
-  // Without either, a page that had to leave things out opens where it is complete.
-  const opened = D.focus ? D.focus.t : (D.complete ? D.complete[0] : 0);
-  // The focus sits low in the view: what led to it is usually above.
-  if (D.focus) goTo(opened, 0.6); else goTo(opened, 0);
+  // Without either, a page that had to leave things out opens where it is
+  // complete. An address ending in #t=12.5 opens at 12.5 s; #whole shows
+  // the whole run. The focus sits low in the view: what led to it is
+  // usually above.
+  let opened = D.focus ? D.focus.t : (D.complete ? D.complete[0] : 0);
+  const hash = /^#t=([0-9.]+)$/.exec(location.hash);
+  if (hash) opened = Math.round(parseFloat(hash[1]) * 1e6);
+  if (location.hash === '#whole') { fitAll(); opened = 0; }
+  else if (D.focus || hash) goTo(opened, 0.6);
+  else goTo(opened, 0);
   draw();
   document.body.setAttribute('data-opened-at', String(opened));
   document.body.setAttribute('data-render-ms', String(Math.round(performance.now())));
