@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import textwrap
 from typing import Iterable, Optional
@@ -30,9 +31,9 @@ def _import_rich():
     try:
         import rich.console  # noqa: F401
     except ImportError:
-        for d in ("/usr/lib/python3/dist-packages",):
-            if d not in sys.path:
-                sys.path.append(d)
+        debian = "/usr/lib/python3/dist-packages"
+        if debian not in sys.path:
+            sys.path.append(debian)
         try:
             import rich.console  # noqa: F401
         except ImportError:
@@ -49,9 +50,6 @@ TOPIC_STYLES = {
     "FIRST BAD": "bold black on dark_orange",
 }
 _FALLBACK = ["bright_green", "bright_cyan", "bright_red", "bright_yellow", "purple", "turquoise2"]
-
-TESTER_TOPICS = ("RPC", "HEARTBEAT", "APPLY", "STATE", "TESTER")
-
 
 def topic_style(topic: str) -> str:
     if topic in TOPIC_STYLES:
@@ -195,7 +193,6 @@ def write(trace: Trace, out=None, color: str = "auto", width: Optional[int] = No
                   "printing without colours", file=sys.stderr)
         use_color = False
     if width is None:
-        import shutil
         width = shutil.get_terminal_size((160, 40)).columns if is_tty else 160
     lines = render(trace, width=width, **filters)
     if not use_color:
