@@ -24,7 +24,8 @@
 // its Raft starts then fails the test: raft/kill_watch.h), before its group
 // is killed. The Raft safety monitors of Lab 2 (raft/safety_monitor.h)
 // watch every test: one leader per term, one vote per server per term, Log
-// Matching and Leader Completeness on every AppendEntries. Failures, tester tasks (Config::Go), the
+// Matching, Leader Completeness and Commitment on every AppendEntries.
+// Failures, tester tasks (Config::Go), the
 // watchdog and Begin/End are raft::Tester's (raft/tester.h), as in the Lab 2
 // tester: a failed check throws raft::TestFailed, which ends the test body
 // or the tester task that made it.
