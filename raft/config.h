@@ -25,8 +25,8 @@
 // Safety is checked continuously in every test (raft/safety_monitor.h):
 // one leader per term, one vote per peer per term (Start1 probes each
 // restarted peer with a RequestVote it must refuse), Log Matching, Leader
-// Completeness and Commitment on every AppendEntries, and in the appliers, applied
-// prefixes that agree and no peer applying an index twice or going back
+// Completeness and Commitment on every AppendEntries, and in the appliers,
+// applied prefixes that agree and no peer applying an index twice or going back
 // (by a snapshot older than what it applied, either).
 // The first violation fails the test, naming the peers' terms and roles as
 // last seen, and the seed.
