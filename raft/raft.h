@@ -39,13 +39,13 @@ namespace raft {
 
 // What a peer delivers on its apply channel (2B). Each time it learns that
 // the next entry of its log is committed, it sends one ApplyMsg with
-// command_valid = true, the entry's command, index and term; indices go up
-// by one, and each is delivered once. In 2D a peer that installs a leader's
-// snapshot sends instead an ApplyMsg with snapshot_valid = true, the
-// snapshot, and the index and term of the last entry it covers; the next
-// command delivered after it is the one at snapshot_index + 1. Send from one task
-// only, so the order holds, and never while holding a lock: the service may
-// call Start() or Snapshot() while it handles a message.
+// command_valid = true and the entry's command, index and term: indices go
+// up by one, and each is delivered once. In 2D, a peer that installs a
+// leader's snapshot sends instead an ApplyMsg with snapshot_valid = true,
+// the snapshot, and the index and term of the last entry it covers; the
+// next command it delivers is the one at snapshot_index + 1. Send from one
+// task only, so the order holds, and never while holding a lock: the
+// service may call Start() or Snapshot() while it handles a message.
 struct ApplyMsg {
   bool command_valid = false;
   std::string command;
