@@ -31,7 +31,10 @@ outside this tree):
     (labs/instructor_only.txt), .git/ and Bazel's links;
   - labs/STUDENT_README.md as README.md.
 Unbalanced, unknown or misspelt markers are an error naming the file and
-line, and nothing is written.
+line, and nothing is written. So is a student file that would still show
+the reference solution outside its regions: the word "reference", or a
+comment line that a solution region also holds (notes about the solution
+belong inside the regions).
 
 Then it checks the handout: it must build (bazel build //... there), and its
 own ./grade, run on every test once in the sim runtime, must fail each test

@@ -6,11 +6,14 @@
 # their solution regions stripped (handout_tool/markers.py); and
 # labs/STUDENT_README.md as the tree's README.md.
 #
+# A stripped student file must read as the student's: plan_handout refuses
+# one that would still show the reference solution (handout_tool/leaks.py).
+#
 #   plan = plan_handout(root, catalogue, student_files, patterns)   # checks everything
 #   write_handout(plan, out_dir)
 #
 # plan_handout reads and strips everything before anything is written, so a
-# marker error leaves no half-written tree.
+# marker error or a leak leaves no half-written tree.
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import shutil
 from pathlib import Path
 
 from grader import tree as tree_lib
-from handout_tool import markers
+from handout_tool import leaks, markers
 
 SOURCE_SUFFIXES = (".h", ".cc", ".cpp", ".hpp", ".c", ".inc")
 STUDENT_README = "labs/STUDENT_README.md"
@@ -56,6 +59,7 @@ def plan_handout(root: Path, catalogue, student_files, patterns) -> Plan:
     known = set(catalogue)
     students = {f.path for f in student_files}
     plan = Plan(root, [], {}, {}, [], [])
+    leaked = []
     for f in student_files:
         if not (root / f.path).exists():
             plan.skipped_students.append(f.path)
@@ -68,6 +72,7 @@ def plan_handout(root: Path, catalogue, student_files, patterns) -> Plan:
         if rel in students:
             text = (root / rel).read_text(encoding="utf-8")
             stripped, counts = markers.strip(text, known, rel)  # raises MarkerError
+            leaked += leaks.find(text, rel)
             plan.stripped[rel] = stripped
             plan.regions[rel] = counts
             continue
@@ -79,6 +84,9 @@ def plan_handout(root: Path, catalogue, student_files, patterns) -> Plan:
                                                            "student-editable (list it in "
                                                            "labs/student_files.txt or remove it)")
         plan.copies.append(rel)
+    if leaked:
+        raise HandoutError("the handout's student files would show the reference solution:\n  "
+                           + "\n  ".join(leaked))
     if not (root / STUDENT_README).exists():
         raise HandoutError(f"{STUDENT_README} is missing: it becomes the handout's README.md")
     return plan

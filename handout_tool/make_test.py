@@ -41,6 +41,13 @@ class MakeTest(unittest.TestCase):
             with self.assertRaisesRegex(markers.MarkerError, r"^raft/raft.cc:2: "):
                 make.plan_handout(src, CATALOGUE, STUDENTS, PATTERNS)
 
+    def test_a_student_file_that_shows_the_reference_is_an_error(self):
+        with TempDir() as d:
+            src = source_tree(d, raft_cc="// raft.cc: the reference Raft.\n"
+                                         "// BEGIN SOLUTION 2A\nsecret\n// END SOLUTION\n")
+            with self.assertRaisesRegex(make.HandoutError, r"\n  raft/raft.cc:1: .*'reference'"):
+                make.plan_handout(src, CATALOGUE, STUDENTS, PATTERNS)
+
     def test_markers_outside_student_files_are_an_error(self):
         with TempDir() as d:
             src = source_tree(d)

@@ -1,9 +1,18 @@
 // kvraft/client.cc
 //
-// The reference Clerk: remembers the last leader, tags every request with
+// Your Clerk (Lab 3A, labs/3A/README.md). Each call sends its RPC to a
+// server and, on a lost reply, ErrWrongLeader or any other failure, tries
+// another, until a leader has applied the operation: so the same request
+// can reach several servers, and the servers must apply it only once.
+// Servers offer "KVServer.Get" and "KVServer.PutAppend" (common.h). Use the
+// lab runtime to wait (lab::SleepFor), never sleep() or a clock.
+// BEGIN SOLUTION 3A
+//
+// The reference Clerk remembers the last leader, tags every request with
 // (client_id, seq) so a retried request is applied at most once, and keeps
 // trying servers in turn until one answers as the leader.
-
+// END SOLUTION
+// HANDOUT:
 #include "kvraft/client.h"
 
 #include "kvraft/common.h"
@@ -43,6 +52,15 @@ std::string Clerk::Get(const std::string& key) {
     NextServer();
   }
   // END SOLUTION
+  // HANDOUT: // Your code here (3A). An RPC to server i looks like this:
+  // HANDOUT: //   GetArgs args;
+  // HANDOUT: //   args.key = key;
+  // HANDOUT: //   GetReply reply;
+  // HANDOUT: //   bool ok = servers_[i]->Call("KVServer.Get", args, &reply);
+  // HANDOUT: // ok is false when no reply came back (lost, or the server is down or
+  // HANDOUT: // cut off): try the next server, as after ErrWrongLeader. Keep trying
+  // HANDOUT: // until an answer comes; "" for a key that has no value.
+  // HANDOUT: (void)key;
   // HANDOUT: return "";
 }
 
@@ -63,6 +81,8 @@ void Clerk::PutAppend(const std::string& key, const std::string& value, const st
     NextServer();
   }
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): as Get, with "KVServer.PutAppend".
+  // HANDOUT: (void)key, (void)value, (void)op;
 }
 
 void Clerk::Put(const std::string& key, const std::string& value) { PutAppend(key, value, "Put"); }

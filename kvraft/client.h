@@ -1,9 +1,10 @@
 // kvraft/client.h
 //
-// The Clerk (Lab 3): how the tester's clients use the KV service. Each call
-// keeps trying servers until one that leads the Raft group has applied the
-// operation, so it returns only once the operation has taken effect (Put,
-// Append) or been read in log order (Get).
+// The Clerk (Lab 3A, labs/3A/README.md): how the tester's clients use the
+// KV service, and yours to write (in client.cc, with your fields below).
+// Each call keeps trying servers until one that leads the Raft group has
+// applied the operation, so it returns only once the operation has taken
+// effect (Put, Append) or been read in log order (Get).
 //
 //   kvraft::Clerk ck(ends);        // ends[i]: this clerk's end to server i
 //   ck.Put("k", "a");
@@ -52,6 +53,8 @@ class Clerk {
   int leader_ = 0;           // the server that answered last: try it first
   int failures_ = 0;         // consecutive failed tries
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): what a Clerk remembers between calls (which
+  // HANDOUT: // server led last time; what duplicate detection needs).
 };
 
 }  // namespace kvraft

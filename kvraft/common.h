@@ -1,10 +1,12 @@
 // kvraft/common.h
 //
-// What a Clerk and the KV servers say to each other (Lab 3): the RPC
-// messages and their error codes. Students may add fields (between the
-// markers); the tester only uses the Clerk and KVServer APIs.
+// What your Clerk and KV servers say to each other (Lab 3,
+// labs/3A/README.md): the RPC messages and their error codes. Add the
+// fields and codes your protocol needs (in 3A, what lets a server recognize
+// a retried request); the tester uses only the Clerk and KVServer APIs.
 //
-// Each message declares its fields once, for labrpc's codec:
+// Each message declares its fields once, for labrpc's codec, and only the
+// fields listed there travel:
 //   template <class A> void serialize(A& a) { a(key, value); }
 
 #ifndef KVRAFT_COMMON_H_

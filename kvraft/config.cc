@@ -18,6 +18,13 @@
 namespace kvraft {
 namespace {
 
+// The most clerk calls a test records. A correct service completes a few
+// thousand; a Clerk that returns without reaching a server lets the
+// clients loop while virtual time stands still (the clock only moves to the
+// next timer after many steps), and their history would grow until the run
+// runs out of memory instead of failing.
+constexpr size_t kMaxHistory = size_t{1} << 20;
+
 std::string ShowSet(const std::vector<int>& servers) {
   return absl::StrCat("[", absl::StrJoin(servers, " "), "]");
 }
@@ -338,8 +345,17 @@ void Config::CountOp() {
 }
 
 void Config::Record(linearizability::KvOperation op) {
-  lab::MutexLock l(&mu_);
-  history_.push_back(std::move(op));
+  size_t recorded = 0;
+  {
+    lab::MutexLock l(&mu_);
+    history_.push_back(std::move(op));
+    recorded = history_.size();
+  }
+  if (recorded > kMaxHistory) {
+    Fail(absl::StrCat("the clerks completed more than ", kMaxHistory, " calls in ",
+                      absl::FormatDuration(lab::Now() - start_),
+                      ": do Get, Put and Append wait for a server's answer?"));
+  }
 }
 
 void Config::NoteEvent(std::string description) {

@@ -1,12 +1,33 @@
 // kvraft/server.cc
 //
-// The reference KV server: every operation is a Raft log entry; an applier
+// Your KV server (Lab 3): a key/value store kept identical on every server
+// by putting each client operation, reads included, through the Raft log.
+// 3A: labs/3A/README.md; 3B (snapshots): labs/3B/README.md.
+//
+// The parts (the write-ups say more):
+// - the handlers Get and PutAppend, which the network runs each in a task of
+//   its own: hand the operation to raft_->Start(), wait until it has been
+//   applied at the index Start() returned, and answer; answer
+//   kErrWrongLeader at once when this server's Raft is not the leader, or
+//   when it loses leadership before the operation is applied;
+// - one task that reads apply_ch_ and applies each committed operation to
+//   the store in log order, applying a retried Put/Append only once;
+// - in 3B, a snapshot of the store (and duplicate table) handed to
+//   raft_->Snapshot() when persister_->RaftStateSize() nears maxraftstate_,
+//   and restored on a restart or from a snapshot on apply_ch_.
+//
+// Use the lab runtime (lab::Go, lab::Mutex, lab::CondVar, lab::Now, ...),
+// and after Kill() let every task end.
+// BEGIN SOLUTION 3A
+//
+// The reference server: every operation is a Raft log entry; an applier
 // task applies committed entries in order to the store, skipping Put/Append
 // requests it has applied already (the duplicate table), and hands each
 // waiting handler the outcome at its index. A handler gives up when its
 // index was filled by another operation (leadership lost), when Raft's term
 // moves on or it is no longer leader, or after a timeout.
-
+// END SOLUTION
+// HANDOUT:
 #include "kvraft/server.h"
 
 #include <optional>
@@ -38,10 +59,13 @@ KVServer::KVServer(std::vector<std::shared_ptr<labrpc::ClientEnd>> servers, int 
     RestoreLocked(persister_->ReadSnapshot());
   }
   // END SOLUTION
+  // HANDOUT: // Your code here (3B): restore the state from persister_->ReadSnapshot().
   raft_ = std::make_unique<raft::Raft>(std::move(servers), me_, persister_, apply_ch_);
   // BEGIN SOLUTION 3A
   lab::Go("kv applier", [this] { Applier(); });
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): start the task that reads apply_ch_ (lab::Go).
+  // HANDOUT: // The constructor must return at once.
 }
 
 KVServer::~KVServer() = default;
@@ -53,6 +77,7 @@ void KVServer::Kill() {
     // BEGIN SOLUTION 3A
     applied_cv_.NotifyAll();
     // END SOLUTION
+    // HANDOUT: // Your code here (3A): wake the tasks that wait, so they see dead_.
   }
   raft_->Kill();
 }
@@ -70,6 +95,9 @@ void KVServer::Get(const GetArgs& args, GetReply* reply) {
   reply->err = applied.err;
   reply->value = std::move(applied.value);
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): reads go through the Raft log too (a deposed
+  // HANDOUT: // leader that does not know it yet would answer from stale state).
+  // HANDOUT: (void)args, (void)reply;
 }
 
 void KVServer::PutAppend(const PutAppendArgs& args, PutAppendReply* reply) {
@@ -80,6 +108,8 @@ void KVServer::PutAppend(const PutAppendArgs& args, PutAppendReply* reply) {
   }
   reply->err = Submit(Op{args.op, args.key, args.value, args.client_id, args.seq}).err;
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): args.op is "Put" or "Append".
+  // HANDOUT: (void)args, (void)reply;
 }
 
 // BEGIN SOLUTION 3A

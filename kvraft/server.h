@@ -1,8 +1,12 @@
 // kvraft/server.h
 //
 // A KV server (Lab 3): one replica of a key/value store replicated with
-// Raft. Every client operation, reads included, goes through the Raft log;
-// a server answers a Clerk only once the operation has been applied at the
+// Raft, yours to write in server.cc (3A: labs/3A/README.md; 3B, snapshots:
+// labs/3B/README.md), with your fields and helpers in the class below. Keep
+// the public API: the tester calls it.
+//
+// Every client operation, reads included, goes through the Raft log; a
+// server answers a Clerk only once the operation has been applied at the
 // log index Raft gave it (or says ErrWrongLeader if it is not the leader or
 // loses leadership first). With maxraftstate >= 0 (3B), a server snapshots
 // its state when Raft's persisted state grows near maxraftstate bytes, and
@@ -89,6 +93,8 @@ class KVServer {
   void Applier();
   Applied ApplyLocked(const Op& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): the operation you put in the Raft log (a struct
+  // HANDOUT: // with a serialize method), and your helpers.
 
   // BEGIN SOLUTION 3B
   // What a snapshot holds: the store, the duplicate table, and the index
@@ -122,6 +128,8 @@ class KVServer {
   int64_t last_applied_ ABSL_GUARDED_BY(mu_) = 0;
   std::multimap<int64_t, Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // by log index
   // END SOLUTION
+  // HANDOUT: // Your code here (3A): the store, the duplicate table, what waiting
+  // HANDOUT: // handlers need; each field ABSL_GUARDED_BY(mu_).
 };
 
 }  // namespace kvraft

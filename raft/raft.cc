@@ -1,16 +1,41 @@
 // raft/raft.cc
 //
-// The reference Raft: leader election (2A), log replication (2B),
-// persistence (2C) and log compaction with InstallSnapshot (2D), after the
-// extended Raft paper ("In Search of an Understandable Consensus Algorithm",
-// Ongaro & Ousterhout), Figures 2 and 13. Section numbers below are the
-// paper's.
+// Your Raft (Lab 2): one peer of a replicated log, built in four parts:
+// leader election (2A), log replication (2B), persistence (2C) and log
+// compaction with snapshots (2D). What each part asks, its rules and how it
+// is graded: labs/2A/README.md to labs/2D/README.md. The specification is
+// Figure 2 of the extended Raft paper ("In Search of an Understandable
+// Consensus Algorithm", Ongaro & Ousterhout), and Figure 13 for
+// InstallSnapshot; the section numbers in these comments are the paper's.
 //
-// Shape: one mutex guards all state. A ticker task starts elections and
-// sends heartbeats; every RPC goes out in a task of its own (a call can
-// block for seconds on a partitioned peer); one applier task delivers
-// committed entries, in order, on the apply channel.
-
+// The tester uses the API in raft.h: the constructor, Start, GetState,
+// Snapshot and Kill, and, through the network, the RPC handlers
+// RequestVote, AppendEntries and InstallSnapshot. Keep those signatures;
+// add fields and helpers to raft.h as you need them.
+//
+// The rules, in short:
+// - Tasks, time, randomness and locks come from the lab runtime
+//   (labrpc/runtime/lab.h): lab::Go, lab::SleepFor, lab::Now, lab::RandInt,
+//   lab::Mutex, lab::CondVar, lab::Chan. No std::thread, sleep, clocks or
+//   rand(): under the sim runtime they break replay or stop the world.
+// - Peers talk only by RPC through peers_, and a call can block for
+//   seconds: make each call in a task of its own, and never hold mu_ while
+//   calling or while sending on apply_ch_.
+// - Only what you save with persister_ survives a crash (2C).
+// - After Kill(), send no RPC and deliver no ApplyMsg: the tester watches.
+//
+// Below, every function the tester needs exists as a stub that says where
+// your code goes. The constructor starts an election ticker for you to
+// fill in, and SendRequestVote shows how to send an RPC from its own task.
+// BEGIN SOLUTION 2A
+//
+// The reference solution follows those Figures. Shape: one mutex guards all
+// state. A ticker task starts elections and sends heartbeats; every RPC goes
+// out in a task of its own (a call can block for seconds on a partitioned
+// peer); one applier task delivers committed entries, in order, on the apply
+// channel.
+// END SOLUTION
+// HANDOUT:
 #include "raft/raft.h"
 
 #include <algorithm>
@@ -49,6 +74,8 @@ constexpr int kMaxInFlight = 8;
 // follower has, it sends InstallSnapshot, and the follower jumps ahead.
 constexpr int64_t kMaxUnappliedBytes = 16 * 1024;
 // END SOLUTION
+// HANDOUT: // Your code here (2A): constants such as the range of election timeouts
+// HANDOUT: // and the heartbeat interval (labs/2A/README.md, "Hints").
 
 // BEGIN SOLUTION 2C
 // What is persisted (Figure 2's persistent state, plus where the log starts).
@@ -63,6 +90,8 @@ struct PersistentState {
   }
 };
 // END SOLUTION
+// HANDOUT: // Your code here (2C): the struct you persist, with a serialize method
+// HANDOUT: // listing its fields for the codec, as the RPC messages in raft.h do.
 
 }  // namespace
 
@@ -88,16 +117,32 @@ Raft::Raft(std::vector<std::shared_ptr<labrpc::ClientEnd>> peers, int me,
   lab::Go("raft ticker", [this] { Ticker(); });
   lab::Go("raft applier", [this] { Applier(); });
   // END SOLUTION
+  // HANDOUT: // Your code here (2A, 2B, 2C): initialize the state of Figure 2.
+  // HANDOUT: lab::MutexLock l(&mu_);
+  // HANDOUT: // After a crash: the state saved before it (nothing for a new peer).
+  // HANDOUT: ReadPersistLocked(persister_->ReadRaftState());
+  // HANDOUT: // The constructor must return at once: long-running work goes in
+  // HANDOUT: // tasks. In 2B, also start the task that delivers committed entries
+  // HANDOUT: // on apply_ch_ (see ApplyMsg in raft.h).
+  // HANDOUT: lab::Go("raft ticker", [this] { Ticker(); });
 }
 
 Raft::~Raft() = default;
 
+// The tester calls Kill() when it crashes this peer, then watches the old
+// instance for a second before it stops its tasks: from then on it must
+// start no RPC and deliver no ApplyMsg (labs/2A/README.md, "Rules"). So
+// every long-running task checks Killed() (or dead_, holding mu_) in its
+// loop and returns, and a task waiting on a condition variable is woken to
+// see it.
 void Raft::Kill() {
   lab::MutexLock l(&mu_);
   dead_ = true;
   // BEGIN SOLUTION 2B
   apply_cv_.NotifyAll();
   // END SOLUTION
+  // HANDOUT: // Your code here (2B): wake the tasks that wait on a lab::CondVar
+  // HANDOUT: // (your applier), so that they see dead_ and return.
 }
 
 bool Raft::Killed() const {
@@ -110,7 +155,8 @@ std::pair<int64_t, bool> Raft::GetState() {
   lab::MutexLock l(&mu_);
   return {current_term_, role_ == Role::kLeader};
   // END SOLUTION
-  // HANDOUT: // Your code here (2A).
+  // HANDOUT: // Your code here (2A): the current term, and whether this peer
+  // HANDOUT: // believes it is the leader. (Lock mu_: RPC handlers change them.)
   // HANDOUT: return {0, false};
 }
 
@@ -124,7 +170,11 @@ StartResult Raft::Start(std::string command) {
   BroadcastLocked();  // don't wait for the next heartbeat
   return {LastIndexLocked(), current_term_, true};
   // END SOLUTION
-  // HANDOUT: // Your code here (2B).
+  // HANDOUT: // Your code here (2B): a peer that is not the leader returns
+  // HANDOUT: // is_leader = false. The leader appends the command to its log and
+  // HANDOUT: // returns at once {the index it will have if it is ever committed,
+  // HANDOUT: // the current term, true}: replication happens in the background,
+  // HANDOUT: // and the command is committed when an ApplyMsg carries it.
   // HANDOUT: (void)command;  // unused until then
   // HANDOUT: return {-1, -1, false};
 }
@@ -295,9 +345,47 @@ bool Raft::TrySendLocked(int peer, std::function<void()> send) {
 }
 
 // END SOLUTION
+// HANDOUT: // The election ticker (2A), started by the constructor; it runs until
+// HANDOUT: // Kill(). Each round sleeps for a random election timeout, so that
+// HANDOUT: // peers seldom time out together, then decides what to do.
+// HANDOUT: void Raft::Ticker() {
+// HANDOUT:   while (!Killed()) {
+// HANDOUT:     lab::SleepFor(absl::Milliseconds(lab::RandInt(300, 600)));  // [300, 600) ms
+// HANDOUT:     // Your code here (2A): a peer that is not the leader, and that in
+// HANDOUT:     // that time neither heard from a current leader nor granted a
+// HANDOUT:     // vote, starts an election (§5.2): a new term, a vote for itself,
+// HANDOUT:     // and RequestVote to every other peer, each in its own task (see
+// HANDOUT:     // SendRequestVote). A leader sends heartbeats (AppendEntries)
+// HANDOUT:     // instead, about ten a second: from here, or from a task of its own.
+// HANDOUT:   }
+// HANDOUT: }
+// HANDOUT:
+// HANDOUT: // An example of an RPC sent from its own task. Call() returns once the
+// HANDOUT: // reply is back or the network gives up, which can take seconds on a
+// HANDOUT: // cut link, so the caller must not wait for it. It returns false if
+// HANDOUT: // no reply came (the request or the reply was lost, or the peer is
+// HANDOUT: // down: its handler may have run). A reply can arrive long after the
+// HANDOUT: // call: before acting on one, check that this peer is still in the
+// HANDOUT: // term and role it sent the request in. AppendEntries and
+// HANDOUT: // InstallSnapshot go out the same way.
+// HANDOUT: void Raft::SendRequestVote(int peer, RequestVoteArgs args) {
+// HANDOUT:   lab::Go("raft RequestVote", [this, peer, args = std::move(args)] {
+// HANDOUT:     RequestVoteReply reply;
+// HANDOUT:     if (!peers_[peer]->Call("Raft.RequestVote", args, &reply)) return;
+// HANDOUT:     lab::MutexLock l(&mu_);
+// HANDOUT:     if (dead_) return;
+// HANDOUT:     // Your code here (2A): a newer term in the reply turns this peer
+// HANDOUT:     // into a follower (§5.1); a vote granted in args.term counts only
+// HANDOUT:     // while this peer is still a candidate in that term.
+// HANDOUT:   });
+// HANDOUT: }
+// HANDOUT:
+// HANDOUT: // The RequestVote handler: the network runs it in a task of its own,
+// HANDOUT: // concurrently with everything else, whenever a candidate asks.
 // HANDOUT: void Raft::RequestVote(const RequestVoteArgs& /*args*/,
 // HANDOUT:                        RequestVoteReply* /*reply*/) {
-// HANDOUT:   // Your code here (2A, 2B).
+// HANDOUT:   // Your code here (2A, 2B): Figure 2's RequestVote rules. In 2C, persist
+// HANDOUT:   // a vote or a new term before you reply.
 // HANDOUT: }
 
 // BEGIN SOLUTION 2B
@@ -520,9 +608,11 @@ void Raft::Applier() {
 }
 
 // END SOLUTION
+// HANDOUT: // The AppendEntries handler: heartbeats (2A) and log entries (2B).
 // HANDOUT: void Raft::AppendEntries(const AppendEntriesArgs& /*args*/,
 // HANDOUT:                          AppendEntriesReply* /*reply*/) {
-// HANDOUT:   // Your code here (2A, 2B).
+// HANDOUT:   // Your code here (2A, 2B): Figure 2's AppendEntries rules. A current
+// HANDOUT:   // leader's call resets the election timer.
 // HANDOUT: }
 
 // BEGIN SOLUTION 2C
@@ -553,6 +643,25 @@ void Raft::ReadPersistLocked(const std::string& data) {
 }
 
 // END SOLUTION
+// HANDOUT: // Saves the state that must survive a crash: Figure 2's persistent state
+// HANDOUT: // (currentTerm, votedFor, log[]), and in 2D what the snapshot covers.
+// HANDOUT: // Call it after every change to that state, before replying to an RPC or
+// HANDOUT: // sending one that depends on the change.
+// HANDOUT: void Raft::PersistLocked() {
+// HANDOUT:   // Your code here (2C). For example, with a struct Saved that lists its
+// HANDOUT:   // fields in a serialize method:
+// HANDOUT:   //   Saved saved{current_term_, voted_for_, log_};
+// HANDOUT:   //   persister_->Save(labrpc::Encode(saved), "");  // 2D: the snapshot, not ""
+// HANDOUT: }
+// HANDOUT:
+// HANDOUT: // Restores what PersistLocked saved (the constructor calls it).
+// HANDOUT: void Raft::ReadPersistLocked(const std::string& data) {
+// HANDOUT:   if (data.empty()) return;  // nothing saved yet: a new peer
+// HANDOUT:   // Your code here (2C). For example:
+// HANDOUT:   //   Saved saved;
+// HANDOUT:   //   absl::Status status = labrpc::Decode(data, &saved);  // stop if !status.ok()
+// HANDOUT:   //   current_term_ = saved.current_term;  ...
+// HANDOUT: }
 
 // BEGIN SOLUTION 2D
 
@@ -622,13 +731,22 @@ void Raft::InstallSnapshot(const InstallSnapshotArgs& args, InstallSnapshotReply
 }
 
 // END SOLUTION
+// HANDOUT: // The service (the tester, or your KV server in Lab 3) has a snapshot of
+// HANDOUT: // its state that covers every entry up to and including `index`.
 // HANDOUT: void Raft::Snapshot(int64_t /*index*/, std::string /*snapshot*/) {
-// HANDOUT:   // Your code here (2D).
+// HANDOUT:   // Your code here (2D): discard the log through `index` (keep that
+// HANDOUT:   // entry's term: the consistency check needs it), and persist your state
+// HANDOUT:   // together with the snapshot. A call for an index already discarded is
+// HANDOUT:   // stale: ignore it.
 // HANDOUT: }
 // HANDOUT:
+// HANDOUT: // The InstallSnapshot handler (Figure 13): a leader sends its snapshot to
+// HANDOUT: // a follower that needs entries the leader has discarded.
 // HANDOUT: void Raft::InstallSnapshot(const InstallSnapshotArgs& /*args*/,
 // HANDOUT:                            InstallSnapshotReply* /*reply*/) {
-// HANDOUT:   // Your code here (2D).
+// HANDOUT:   // Your code here (2D): install a snapshot newer than your state, keep
+// HANDOUT:   // the log entries that follow it, and deliver it on apply_ch_ as an
+// HANDOUT:   // ApplyMsg with snapshot_valid = true, before any later entry.
 // HANDOUT: }
 
 }  // namespace raft

@@ -1,8 +1,11 @@
 // raft/raft.h
 //
-// A Raft peer (Lab 2): the API the tester and the KV service use. Students
-// implement it in raft.cc (and may add fields and private helpers here,
-// between the markers).
+// A Raft peer (Lab 2): the API the tester and (in Lab 3) your KV service
+// use, and the RPC messages peers exchange. You implement it in raft.cc,
+// and add your fields and private helpers to the class below, where it says
+// "Your code here". Keep the public API and the RPC messages' Figure 2
+// fields as they are: the tester calls the one and reads the other. The
+// lab write-ups: labs/2A/README.md to labs/2D/README.md.
 //
 //   auto apply_ch = std::make_shared<lab::Chan<raft::ApplyMsg>>();
 //   raft::Raft rf(peers, me, persister, apply_ch);   // starts its tasks
@@ -34,8 +37,15 @@
 
 namespace raft {
 
-// What a peer delivers on its apply channel, in index order: a committed
-// command, or (2D) a snapshot that replaces everything up to its index.
+// What a peer delivers on its apply channel (2B). Each time it learns that
+// the next entry of its log is committed, it sends one ApplyMsg with
+// command_valid = true and the entry's command, index and term: indices go
+// up by one, and each is delivered once. In 2D, a peer that installs a
+// leader's snapshot sends instead an ApplyMsg with snapshot_valid = true,
+// the snapshot, and the index and term of the last entry it covers; the
+// next command it delivers is the one at snapshot_index + 1. Send from one
+// task only, so the order holds, and never while holding a lock: the
+// service may call Start() or Snapshot() while it handles a message.
 struct ApplyMsg {
   bool command_valid = false;
   std::string command;
@@ -85,8 +95,7 @@ struct RequestVoteReply {
   }
 };
 
-// AppendEntries RPC (Figure 2), with the conflict hints of §5.3's
-// "optimization": a follower that rejects says where the leader should retry.
+// AppendEntries RPC (Figure 2).
 struct AppendEntriesArgs {
   int64_t term = 0;
   int leader_id = 0;
@@ -103,12 +112,21 @@ struct AppendEntriesArgs {
 struct AppendEntriesReply {
   int64_t term = 0;
   bool success = false;
+  // BEGIN SOLUTION 2B
+  // The conflict hints of §5.3's "optimization": a follower that rejects
+  // says where the leader should retry.
   int64_t conflict_term = -1;   // term of the follower's entry at prev_log_index, or -1
   int64_t conflict_index = 0;   // first index of conflict_term, or the follower's log length
   int64_t match_index = 0;      // on success: the follower's log matches the leader's up to here
+  // END SOLUTION
+  // HANDOUT: // Your code here (2B): what a follower that rejects tells the leader,
+  // HANDOUT: // so that it backs up faster (labs/2B/README.md, "Hints").
   template <class A>
   void serialize(A& a) {
+    // BEGIN SOLUTION 2B
     a(term, success, conflict_term, conflict_index, match_index);
+    // END SOLUTION
+    // HANDOUT: a(term, success);  // and every field you add
   }
 };
 
@@ -184,6 +202,9 @@ class Raft {
   void BecomeLeaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Ticker();
   // END SOLUTION
+  // HANDOUT: // Your code here (2A-2D): private helpers. Two to start from (raft.cc):
+  // HANDOUT: void Ticker();
+  // HANDOUT: void SendRequestVote(int peer, RequestVoteArgs args);
 
   // BEGIN SOLUTION 2B
   void ReplicateToLocked(int peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -203,6 +224,9 @@ class Raft {
   void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadPersistLocked(const std::string& data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // END SOLUTION
+  // HANDOUT: // Save and restore the persistent state (2C); the caller holds mu_.
+  // HANDOUT: void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // HANDOUT: void ReadPersistLocked(const std::string& data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // BEGIN SOLUTION 2D
   void SendSnapshotLocked(int peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -214,6 +238,7 @@ class Raft {
   const std::shared_ptr<labrpc::Persister> persister_;
   const std::shared_ptr<lab::Chan<ApplyMsg>> apply_ch_;
 
+  // mu_ guards what follows; dead_ is set by Kill().
   mutable lab::Mutex mu_;
   bool dead_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -244,6 +269,9 @@ class Raft {
   lab::CondVar apply_cv_;
   bool snapshot_pending_ ABSL_GUARDED_BY(mu_) = false;  // 2D: deliver snapshot_ first
   // END SOLUTION
+  // HANDOUT: // Your code here (2A-2D): the state of Figure 2 (currentTerm, votedFor,
+  // HANDOUT: // log[], commitIndex, ...) and whatever else a peer needs, each field
+  // HANDOUT: // ABSL_GUARDED_BY(mu_).
 };
 
 }  // namespace raft
