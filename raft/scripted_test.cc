@@ -84,8 +84,12 @@ TEST(Raft2B, StaleCandidateCannotStallElections) {
 
     // Its requests carry a term newer than anyone's, and the log of a peer
     // that holds nothing.
-    const RequestVoteArgs args{
-        .term = term + 1, .candidate_id = stale, .last_log_index = 0, .last_log_term = 0};
+    // (Fields set by name: a solution may declare more, in any order.)
+    RequestVoteArgs args;
+    args.term = term + 1;
+    args.candidate_id = stale;
+    args.last_log_index = 0;
+    args.last_log_term = 0;
     auto stop = std::make_shared<std::atomic<bool>>(false);
     RepeatToPeers(cfg, others, "stale RequestVote", stop, [&cfg, args, stale](int peer) {
       RequestVoteReply reply;
@@ -128,12 +132,12 @@ TEST(Raft2B, DeposedLeaderCannotStallElections) {
     // The second leader goes away too; three peers remain, a majority.
     cfg.Disconnect(second);
     const std::vector<int> remaining = AllBut(kServers, {deposed, second});
-    const AppendEntriesArgs heartbeat{.term = old_term,
-                                      .leader_id = deposed,
-                                      .prev_log_index = 0,
-                                      .prev_log_term = 0,
-                                      .entries = {},
-                                      .leader_commit = 0};
+    AppendEntriesArgs heartbeat;
+    heartbeat.term = old_term;
+    heartbeat.leader_id = deposed;
+    heartbeat.prev_log_index = 0;
+    heartbeat.prev_log_term = 0;
+    heartbeat.leader_commit = 0;
     auto stop = std::make_shared<std::atomic<bool>>(false);
     RepeatToPeers(cfg, remaining, "stale AppendEntries", stop,
                   [&cfg, heartbeat, deposed](int peer) {
