@@ -110,6 +110,9 @@ class Runtime {
   uint64_t RandUint64();
   std::shared_ptr<Group> root_group() const { return root_; }
 
+  // Now() when World::Run started (what log lines and traces count from).
+  absl::Time start_time;
+
   // Kills every task in `group`; marks it killed.
   void KillGroup(Group& group);
   // Removes a finished task from its group, waking joiners if it was the

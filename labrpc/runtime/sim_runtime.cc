@@ -31,6 +31,7 @@
 #include "labrpc/runtime/internal.h"
 #include "labrpc/runtime/race.h"
 #include "labrpc/runtime/livelock.h"
+#include "labrpc/runtime/trace.h"
 
 namespace lab::internal {
 namespace {
@@ -405,6 +406,7 @@ void SimRuntime::ReportStuckShutdown(const std::string& why) {
                static_cast<unsigned long long>(options_.seed), why.c_str(),
                DescribeTasks().c_str());
   std::fflush(stderr);
+  trace::RecordFatal(absl::StrCat("sim shutdown: ", why));
   std::_Exit(kStuckTaskExitCode);
 }
 
@@ -444,6 +446,9 @@ void SimRuntime::StartWatchdog() {
         std::fprintf(stderr, what, absl::FormatDuration(busy_limit).c_str());
         std::fprintf(stderr, ". seed %llu\n", static_cast<unsigned long long>(options_.seed));
         std::fflush(stderr);
+        trace::RecordFatal(absl::StrCat("task \"", running->name, "\" stopped the world (",
+                                        running->killed.load() ? "killed, never gave way"
+                                                               : "a busy loop?", ")"));
         std::_Exit(kStuckTaskExitCode);
       }
     }

@@ -10,6 +10,7 @@
 #include <exception>
 
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/trace.h"
 
 namespace lab::internal {
 namespace {
@@ -63,6 +64,7 @@ void Fatal(const std::string& message) {
     std::fprintf(stderr, "lab: %s\n", message.c_str());
   }
   std::fflush(stderr);
+  trace::RecordFatal(message);
   std::abort();
 }
 

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/internal.h"
+#include "labrpc/runtime/log.h"
 #include "labrpc/runtime/race.h"
 
 namespace lab {
@@ -32,6 +33,7 @@ absl::StatusOr<WorldOptions> WorldOptions::FromEnv() {
     }
     options.runtime = *kind;
   }
+  if (absl::Status log = CheckLogEnv(); !log.ok()) return log;
   if (const char* seed = std::getenv("LAB_SEED"); seed != nullptr && *seed) {
     if (!absl::SimpleAtoi(seed, &options.seed)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -75,6 +77,7 @@ absl::Status World::Run(std::function<void()> main) {
     std::fflush(stdout);
   }
   const absl::Time start = runtime_->Now();
+  runtime_->start_time = start;
   absl::Status status = runtime_->Run(std::move(main));
   elapsed_ = runtime_->Now() - start;
   fingerprint_ = runtime_->Fingerprint();
