@@ -78,7 +78,92 @@ struct ReplyGuard {
   std::shared_ptr<PendingCall> call;
 };
 
+// Describers of messages for traces, by type (DescribeInTrace). A std::mutex:
+// tracing must add no scheduling point.
+struct Describers {
+  std::mutex mu;
+  std::map<std::type_index, std::function<std::string(std::string_view)>> by_type;
+};
+
+Describers& TheDescribers() {
+  static Describers* d = new Describers;
+  return *d;
+}
+
+std::string Describe(std::type_index type, std::string_view bytes) {
+  std::function<std::string(std::string_view)> describe;
+  {
+    Describers& d = TheDescribers();
+    std::lock_guard<std::mutex> l(d.mu);
+    auto it = d.by_type.find(type);
+    if (it == d.by_type.end()) return "";
+    describe = it->second;
+  }
+  return describe(bytes);
+}
+
+// One call's `rpc` records (trace/SCHEMA.md); does nothing unless a trace
+// was being recorded when the call started.
+class CallTrace {
+ public:
+  CallTrace(std::string_view method, std::string to)
+      : on_(lab::trace::On()), method_(method), to_(std::move(to)) {
+    if (!on_) return;
+    id_ = lab::trace::NewId();
+    from_ = lab::trace::CurrentActor();
+  }
+
+  void Send(std::string_view args, std::type_index args_type) const {
+    if (!on_) return;
+    lab::trace::Fields f = Common("send");
+    f.Int("bytes", static_cast<int64_t>(args.size()));
+    const std::string fields = Describe(args_type, args);
+    if (!fields.empty()) f.Raw("fields", absl::StrCat("{", fields, "}"));
+    lab::trace::Emit("rpc", f);
+  }
+  // In the handler's task, as it starts.
+  void Deliver() const {
+    if (on_) lab::trace::Emit("rpc", Common("deliver"));
+  }
+  void Reply(std::string_view reply, std::type_index reply_type, int64_t held_back_ms) const {
+    if (!on_) return;
+    lab::trace::Fields f = Common("reply");
+    f.Int("bytes", static_cast<int64_t>(reply.size()));
+    const std::string fields = Describe(reply_type, reply);
+    if (!fields.empty()) f.Raw("fields", absl::StrCat("{", fields, "}"));
+    if (held_back_ms > 0) f.Int("held_back_ms", held_back_ms);
+    lab::trace::Emit("rpc", f);
+  }
+  // The call returns false.
+  bool Lost(const char* why) const {
+    if (on_) lab::trace::Emit("rpc", Common("lost").Str("why", why));
+    return false;
+  }
+
+ private:
+  lab::trace::Fields Common(const char* phase) const {
+    lab::trace::Fields f;
+    f.Int("id", id_).Str("phase", phase).Str("from", from_).Str("to", to_).Str("method", method_);
+    return f;
+  }
+
+  const bool on_;
+  const std::string method_;
+  const std::string to_;
+  int64_t id_ = 0;
+  std::string from_;
+};
+
 }  // namespace
+}  // namespace internal
+
+namespace internal {
+void RegisterDescriber(std::type_index type,
+                       std::function<std::string(std::string_view)> describe) {
+  Describers& d = TheDescribers();
+  std::lock_guard<std::mutex> l(d.mu);
+  d.by_type[type] = std::move(describe);
+}
 }  // namespace internal
 
 // --- Service and Server ------------------------------------------------------
@@ -193,20 +278,23 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     }
   }
 
+  const internal::CallTrace trace(service_method, address.empty() ? name_ : address);
+  trace.Send(args, args_type);
+
   if (!enabled || server == nullptr || !group) {
     // Rule 2, no route: no reply, and an eventual time-out, as Go's. Long
     // with long delays on, so that a Raft that sends RPCs synchronously is
     // too slow; short otherwise, so KV clerks can cycle through servers
     // quickly.
     lab::SleepFor(absl::Milliseconds(long_delays ? lab::RandInt(0, 7000) : lab::RandInt(0, 100)));
-    return false;
+    return trace.Lost(!enabled ? "link cut" : server == nullptr ? "no server" : "server dead");
   }
 
   // Rule 3, the request's fate: on an unreliable network a short delay,
   // then a 10% loss (the handler does not run).
   if (!reliable) {
     lab::SleepFor(absl::Milliseconds(lab::RandInt(0, 27)));
-    if (lab::RandInt(0, 1000) < 100) return false;
+    if (lab::RandInt(0, 1000) < 100) return trace.Lost("request dropped");
   }
 
   // Rule 4, a request in flight is delivered: the handler runs even if the
@@ -222,7 +310,8 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
   auto guard = std::make_shared<internal::ReplyGuard>(call);
   std::string method(service_method);
   group.Go(method,  // the handler task is named after the method
-           [server, guard, method, args = std::move(args), args_type, reply_type] {
+           [server, guard, method, args = std::move(args), args_type, reply_type, trace] {
+             trace.Deliver();
              std::string bytes = server->Dispatch(method, args, args_type, reply_type);
              internal::PendingCall& c = *guard->call;
              lab::MutexLock l(&c.mu);
@@ -256,19 +345,23 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
   // disabled end) gives no positive reply, as in Go, so a client cannot see
   // success for work that went into a persister the tester has since
   // replaced (the tester deletes the server before copying its persister).
-  if (!ok || dead || net.IsServerDead(name_, address, server)) return false;
+  if (!ok) return trace.Lost(dead ? "server dead" : "no reply (handler ended without one)");
+  if (dead || net.IsServerDead(name_, address, server)) return trace.Lost("server dead");
 
   // Rule 7, the reply's fate: on an unreliable network 10% of replies are
   // lost (the handler ran).
-  if (!reliable && lab::RandInt(0, 1000) < 100) return false;
+  if (!reliable && lab::RandInt(0, 1000) < 100) return trace.Lost("reply dropped");
 
   // Rule 8, long reordering: 2 of 3 replies are held back, mostly a little,
   // sometimes up to ~2.2 s, and then delivered whatever happened to the
   // links or the server meanwhile: Go's check for a dead server comes before
   // the hold-back only (rule 6), and its held-back reply is sent from a timer.
+  int64_t held_back_ms = 0;
   if (long_reordering && lab::RandInt(0, 900) < 600) {
-    lab::SleepFor(absl::Milliseconds(200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000))));
+    held_back_ms = 200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000));
+    lab::SleepFor(absl::Milliseconds(held_back_ms));
   }
+  trace.Reply(reply_bytes, reply_type, held_back_ms);
   {
     lab::MutexLock l(&net.mu);
     net.total_bytes += static_cast<int64_t>(reply_bytes.size());
@@ -330,18 +423,30 @@ void Network::Enable(const std::string& end, bool enabled) {
   e->second.enabled = enabled;
 }
 
+namespace {
+// A `tester` record "net" for a fault switch that changed.
+void TraceSwitch(const char* name, bool was, bool now) {
+  if (was != now && lab::trace::On()) {
+    lab::trace::Emit("tester", lab::trace::Fields().Str("event", "net").Bool(name, now));
+  }
+}
+}  // namespace
+
 void Network::Reliable(bool reliable) {
   lab::MutexLock l(&state_->mu);
+  TraceSwitch("reliable", state_->reliable, reliable);
   state_->reliable = reliable;
 }
 
 void Network::LongReordering(bool on) {
   lab::MutexLock l(&state_->mu);
+  TraceSwitch("long_reordering", state_->long_reordering, on);
   state_->long_reordering = on;
 }
 
 void Network::LongDelays(bool on) {
   lab::MutexLock l(&state_->mu);
+  TraceSwitch("long_delays", state_->long_delays, on);
   state_->long_delays = on;
 }
 

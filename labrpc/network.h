@@ -45,6 +45,12 @@
 // reordering is delivered however the link changes meanwhile. network.cc
 // numbers the rules.
 //
+// Traces (labrpc/runtime/trace.h): while one is recorded, every call adds
+// `rpc` records (send, deliver, reply, or lost with why); the network's fault
+// switches add `tester` records (event "net"). The `fields` of a message
+// are what its describer (DescribeInTrace) says; a message without one shows
+// only its size.
+//
 // Thread safety: every public method may be called from any task.
 
 #ifndef LABRPC_NETWORK_H_
@@ -61,8 +67,30 @@
 #include "absl/base/thread_annotations.h"
 #include "labrpc/codec.h"
 #include "labrpc/runtime/lab.h"
+#include "labrpc/runtime/trace.h"
 
 namespace labrpc {
+
+namespace internal {
+// DescribeInTrace's untyped part: `describe` turns a message's bytes into
+// trace fields (JSON, without braces).
+void RegisterDescriber(std::type_index type, std::function<std::string(std::string_view)> describe);
+}  // namespace internal
+
+// Says how messages of type T appear in traces: `describe` adds the fields
+// that matter (term, indices, counts) to a record. Called from the task that
+// sends the message (for arguments) or receives it (for replies); it must make
+// no blocking runtime call. Registering T again replaces its describer.
+template <class T>
+void DescribeInTrace(std::function<void(const T&, lab::trace::Fields&)> describe) {
+  internal::RegisterDescriber(typeid(T), [describe = std::move(describe)](std::string_view bytes) {
+    T msg;
+    if (!Decode(bytes, &msg).ok()) return std::string();
+    lab::trace::Fields fields;
+    describe(msg, fields);
+    return fields.json();
+  });
+}
 
 // A named set of RPC methods ("Raft" with "RequestVote", ...).
 class Service {
