@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "labrpc/codec.h"
+#include "raft/trace_hooks.h"
 
 namespace raft {
 namespace {
@@ -133,6 +134,7 @@ void Config::Crash1(int i) {
     ends = std::move(end_names_[i]);
     end_names_[i].clear();
   }
+  if (peer != nullptr) tracing::Crash(ServerName(i));
   if (peer != nullptr) Retire(i, std::move(peer), ends);
 }
 
@@ -213,6 +215,7 @@ void Config::Start1(int i, ApplierKind applier) {
     peers_[i] = std::move(peer);
   }
   net_->AddServer(ServerName(i), std::move(server));
+  tracing::Tester("restart", tracing::Peer(ServerName(i)));
 }
 
 std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
@@ -296,15 +299,18 @@ void Config::DropReplyIfCut(int i, int caller) const {
 
 void Config::ReportViolation(const std::string& violation) {
   if (violation.empty()) return;
+  tracing::Violation(violation);
   RecordFailure(absl::StrCat(violation, "; ", monitor_.DescribePeers(),
                              "; replay: ", CurrentReplayCommand()));
 }
 
 void Config::ObserveState(int i, int64_t term, bool is_leader) {
+  tracing::Observed(ServerName(i), term, is_leader);
   ReportViolation(monitor_.ObserveState(i, term, is_leader));
 }
 
 void Config::Connect(int i) {
+  tracing::Tester("connect", tracing::Peer(ServerName(i)));
   lab::MutexLock l(&mu_);
   connected_[i] = true;
   for (int j = 0; j < n_; ++j) {
@@ -320,6 +326,8 @@ void Config::Connect(int i) {
 }
 
 void Config::SetLink(int from, int to, bool works) {
+  tracing::Tester("link", tracing::Fields().Str("from", ServerName(from)).Str("to", ServerName(to))
+                              .Bool("enabled", works));
   lab::MutexLock l(&mu_);
   cut_[static_cast<size_t>(from) * n_ + to].store(!works);
   if (connected_[from] && connected_[to] && !end_names_[from].empty()) {
@@ -328,6 +336,7 @@ void Config::SetLink(int from, int to, bool works) {
 }
 
 void Config::Disconnect(int i) {
+  tracing::Tester("disconnect", tracing::Peer(ServerName(i)));
   lab::MutexLock l(&mu_);
   connected_[i] = false;
   for (int j = 0; j < n_; ++j) {
@@ -381,6 +390,7 @@ StartResult Config::Start(int i, const std::string& command) {
     lab::TaskGroup::Scope scope(*peer->group);
     r = peer->service->Start(command);
   }
+  tracing::Start(ServerName(i), command, r);
   ObserveState(i, r.term, r.is_leader);
   return r;
 }
@@ -431,6 +441,7 @@ void Config::PlainApplier(int i, lab::Chan<ApplyMsg>& ch, KillWatch& watch) {
   int64_t last = 0;
   while (std::optional<ApplyMsg> m = ch.Recv()) {
     if (AfterKill(i, watch, *m)) continue;
+    tracing::Applied(ServerName(i), *m);
     if (!m->command_valid) continue;  // ignore other kinds of ApplyMsg
     std::string error;
     absl::Duration delay;
@@ -493,6 +504,7 @@ std::string Config::IngestSnapshotLocked(int i, const std::string& snapshot, int
 void Config::SnapshotApplier(int i, Raft* rf, lab::Chan<ApplyMsg>& ch, KillWatch& watch) {
   while (std::optional<ApplyMsg> m = ch.Recv()) {
     if (AfterKill(i, watch, *m)) continue;
+    tracing::Applied(ServerName(i), *m);
     std::string error;
     std::string snapshot;
     absl::Duration delay;
@@ -560,7 +572,10 @@ int Config::CheckOneLeader() {
         Fail(absl::StrCat("term ", term, " has ", ids.size(), " (>1) leaders"));
       }
     }
-    if (!leaders.empty()) return leaders.rbegin()->second[0];  // the newest term's
+    if (!leaders.empty()) {
+      tracing::Check("checkOneLeader", ServerName(leaders.rbegin()->second[0]));
+      return leaders.rbegin()->second[0];  // the newest term's
+    }
   }
   Fail("expected one leader, got none");
 }
@@ -578,6 +593,7 @@ int64_t Config::CheckTerms() {
                         ")"));
     }
   }
+  tracing::Check("checkTerms", absl::StrCat("term ", term));
   return term;
 }
 
@@ -589,6 +605,7 @@ void Config::CheckNoLeader() {
                         " claims to be leader"));
     }
   }
+  tracing::Check("checkNoLeader", "no leader");
 }
 
 Config::Committed Config::NCommitted(int64_t index) {
@@ -661,6 +678,7 @@ int64_t Config::One(const std::string& command, int expected, bool retry) {
       while (lab::Now() - t1 < absl::Seconds(2)) {
         Committed c = NCommitted(index);
         if (c.count > 0 && c.count >= expected && c.command == command) {
+          tracing::Check(absl::StrCat("one(", Show(command), ")"), absl::StrCat("index ", index));
           return index;  // committed, and it was the command we submitted
         }
         lab::SleepFor(absl::Milliseconds(20));

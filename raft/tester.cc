@@ -14,6 +14,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "labrpc/runtime/trace.h"
+#include "raft/trace_hooks.h"
 
 namespace raft {
 namespace {
@@ -55,7 +57,9 @@ Tester::Tester(int n, Style style)
       net_(std::make_unique<labrpc::Network>()),
       style_(style),
       tester_(std::make_unique<lab::TaskGroup>("tester")),
-      t0_(start_) {}
+      t0_(start_) {
+  lab::trace::SetPeers(style.prefix, n);
+}
 
 Tester::~Tester() = default;
 
@@ -84,6 +88,7 @@ void Tester::StartWatchdog() {
                  style_.name, absl::FormatDuration(kWatchdogGrace).c_str(), ReplayHint().c_str());
     std::fflush(stdout);
     std::fflush(stderr);
+    lab::trace::RecordFatal("the test still runs after its time limit: process stopped");
     std::_Exit(1);
   });
 }
@@ -194,6 +199,7 @@ void Tester::RecordFailure(const std::string& message, bool always, const char* 
     if (failed_ && !always) return;
     failed_ = true;
   }
+  tracing::Failure(message, file, line);
   ADD_FAILURE_AT(file, line) << message;
 }
 
@@ -233,6 +239,7 @@ int64_t Tester::BytesTotal() const { return net_->GetTotalBytes(); }
 
 void Tester::Begin(std::string_view description) {
   std::printf("%.*s ...\n", static_cast<int>(description.size()), description.data());
+  tracing::Tester("begin", tracing::Fields().Str("title", description));
   std::fflush(stdout);
   const int64_t rpcs = RpcTotal();
   const int64_t bytes = style_.count_bytes ? BytesTotal() : 0;
@@ -282,6 +289,9 @@ void RunLabTest(std::string_view binary, const std::function<void()>& body) {
                               " LAB_SEED=", options.seed,
                               " ", std::string(binary), " --gtest_filter=", filter,
                               sim ? "" : "  (threads runs do not replay exactly)");
+  lab::trace::BeginTestRun({filter, std::string(lab::RuntimeName(options.runtime)),
+                            sim ? std::optional<uint64_t>(options.seed) : std::nullopt,
+                            ReplayHint()});
   lab::World world(options);
   absl::Status status = world.Run([&body] {
     try {
@@ -291,6 +301,8 @@ void RunLabTest(std::string_view binary, const std::function<void()>& body) {
     }
   });
   EXPECT_TRUE(status.ok()) << status;
+  if (!status.ok()) tracing::Failure(std::string(status.message()), __FILE__, __LINE__);
+  lab::trace::EndTestRun(!::testing::Test::HasFailure());
   if (sim) {
     std::printf("fingerprint: %016llx\n", static_cast<unsigned long long>(world.fingerprint()));
   }

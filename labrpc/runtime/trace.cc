@@ -205,6 +205,13 @@ Fields& Fields::StrList(std::string_view key, const std::vector<std::string>& va
   return *this;
 }
 
+Fields& Fields::Merge(const Fields& more) {
+  if (more.s_.empty()) return *this;
+  if (!s_.empty()) s_ += ',';
+  s_ += more.s_;
+  return *this;
+}
+
 // --- Recording -------------------------------------------------------------------
 
 void Emit(std::string_view kind, const Fields& fields) {

@@ -62,6 +62,8 @@ class Fields {
   Fields& Raw(std::string_view key, std::string_view json);
   // A list of strings.
   Fields& StrList(std::string_view key, const std::vector<std::string>& values);
+  // Appends `more`'s fields.
+  Fields& Merge(const Fields& more);
 
   // `"k":v,"k2":v2` (no braces); empty if no field was added.
   const std::string& json() const { return s_; }

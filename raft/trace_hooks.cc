@@ -1,0 +1,129 @@
+// raft/trace_hooks.cc
+//
+// The testers' trace records; see trace_hooks.h.
+
+#include "raft/trace_hooks.h"
+
+#include "absl/strings/str_cat.h"
+#include "labrpc/network.h"
+
+namespace raft::tracing {
+namespace {
+
+namespace trace = lab::trace;
+
+// How Raft's messages appear in rpc records, and the state their senders
+// reveal. Registered once, when the tester library is loaded.
+const bool kRegistered = [] {
+  labrpc::DescribeInTrace<RequestVoteArgs>([](const RequestVoteArgs& a, Fields& f) {
+    f.Int("term", a.term)
+        .Int("candidate_id", a.candidate_id)
+        .Int("last_log_index", a.last_log_index)
+        .Int("last_log_term", a.last_log_term);
+    const std::string me = trace::CurrentActor();
+    if (!me.empty()) trace::State(me, {.term = a.term, .role = "candidate"});
+  });
+  labrpc::DescribeInTrace<RequestVoteReply>([](const RequestVoteReply& r, Fields& f) {
+    f.Int("term", r.term).Bool("vote_granted", r.vote_granted);
+  });
+  labrpc::DescribeInTrace<AppendEntriesArgs>([](const AppendEntriesArgs& a, Fields& f) {
+    f.Int("term", a.term)
+        .Int("leader_id", a.leader_id)
+        .Int("prev_log_index", a.prev_log_index)
+        .Int("prev_log_term", a.prev_log_term)
+        .Int("entries", static_cast<int64_t>(a.entries.size()))
+        .Int("leader_commit", a.leader_commit);
+    const std::string me = trace::CurrentActor();
+    if (!me.empty()) {
+      trace::State(me, {.term = a.term, .role = "leader", .commit = a.leader_commit});
+    }
+  });
+  labrpc::DescribeInTrace<AppendEntriesReply>([](const AppendEntriesReply& r, Fields& f) {
+    f.Int("term", r.term).Bool("success", r.success);
+  });
+  labrpc::DescribeInTrace<InstallSnapshotArgs>([](const InstallSnapshotArgs& a, Fields& f) {
+    f.Int("term", a.term)
+        .Int("leader_id", a.leader_id)
+        .Int("last_included_index", a.last_included_index)
+        .Int("last_included_term", a.last_included_term)
+        .Int("data_bytes", static_cast<int64_t>(a.data.size()));
+  });
+  labrpc::DescribeInTrace<InstallSnapshotReply>(
+      [](const InstallSnapshotReply& r, Fields& f) { f.Int("term", r.term); });
+  return true;
+}();
+
+}  // namespace
+
+Fields Peer(std::string_view name) { return Fields().Str("peer", name); }
+
+std::string ShortCommand(const std::string& command) {
+  constexpr size_t kMax = 40;
+  if (command.size() <= kMax) return command;
+  return absl::StrCat(command.substr(0, kMax), "... (", command.size(), " bytes)");
+}
+
+void Tester(std::string_view event, Fields fields) {
+  if (!trace::On()) return;
+  trace::Emit("tester", Fields().Str("event", event).Merge(fields));
+}
+
+void Crash(std::string_view peer) {
+  if (!trace::On()) return;
+  Tester("crash", Peer(peer));
+  trace::State(peer, {.role = "dead"});
+}
+
+void Start(std::string_view peer, const std::string& command, const StartResult& r) {
+  if (!trace::On()) return;
+  Tester("start", Peer(peer)
+                      .Str("command", ShortCommand(command))
+                      .Int("index", r.index)
+                      .Int("term", r.term)
+                      .Bool("is_leader", r.is_leader));
+}
+
+void Observed(std::string_view peer, int64_t term, bool is_leader) {
+  if (!trace::On() || term < 0) return;
+  std::string role = "leader";
+  if (!is_leader) {
+    // A candidate says it is not the leader: keep "candidate" in the term
+    // its RequestVotes showed.
+    const auto [last_role, last_term] = trace::LastRole(peer);
+    role = last_role == "candidate" && last_term == term ? "candidate" : "follower";
+  }
+  trace::State(peer, {.term = term, .role = role});
+}
+
+void Check(std::string_view what, std::string_view result) {
+  if (!trace::On()) return;
+  Tester("check", Fields().Str("what", what).Str("result", result));
+}
+
+void Applied(std::string_view peer, const ApplyMsg& m) {
+  if (!trace::On()) return;
+  Fields f = Peer(peer);
+  if (m.snapshot_valid) {
+    f.Int("snapshot_index", m.snapshot_index).Int("snapshot_term", m.snapshot_term);
+    trace::Emit("apply", f);
+    trace::State(peer, {.applied = m.snapshot_index, .snapshot_index = m.snapshot_index});
+    return;
+  }
+  if (!m.command_valid) return;
+  f.Int("index", m.command_index).Int("term", m.command_term).Str("command",
+                                                                    ShortCommand(m.command));
+  trace::Emit("apply", f);
+  trace::State(peer, {.applied = m.command_index});
+}
+
+void Violation(std::string_view what, const std::vector<std::string>& peers) {
+  if (!trace::On()) return;
+  trace::Emit("violation", Fields().Str("what", what).StrList("peers", peers));
+}
+
+void Failure(std::string_view text, const char* file, int line) {
+  if (!trace::On()) return;
+  trace::Emit("failure", Fields().Str("text", text).Str("file", file).Int("line", line));
+}
+
+}  // namespace raft::tracing

@@ -1,0 +1,60 @@
+// raft/trace_hooks.h
+//
+// What the Lab 2 and Lab 3 testers put into a trace (trace/SCHEMA.md;
+// labrpc/runtime/trace.h): their actions, the peers' state as the tester
+// sees it, every ApplyMsg, safety violations and failures. Framework, not
+// student code. Each hook is one call in the tester, and does nothing unless
+// a trace is being recorded. None makes a blocking runtime call, so a traced
+// run keeps its schedule.
+//
+//   tracing::Tester("crash", tracing::Peer(ServerName(i)));
+//   tracing::Applied(ServerName(i), msg);
+//
+// Linking this library also registers how Raft's RPC messages appear in
+// `rpc` records (their terms, indices and counts), and infers state from
+// them: a RequestVote sender is a candidate in its term, an AppendEntries
+// sender the leader of its term with that commit index.
+
+#ifndef RAFT_TRACE_HOOKS_H_
+#define RAFT_TRACE_HOOKS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "labrpc/runtime/trace.h"
+#include "raft/raft.h"
+
+namespace raft::tracing {
+
+using lab::trace::Fields;
+
+// Fields naming one peer: {"peer": name}.
+Fields Peer(std::string_view name);
+
+// A `tester` record: what the harness did (event "crash", "restart",
+// "connect", "disconnect", "partition", "link", "begin", "phase", ...)
+// with the event's fields.
+void Tester(std::string_view event, Fields fields = Fields());
+// A crashed peer: the tester event and its role "dead".
+void Crash(std::string_view peer);
+// Start() on `peer` and its result.
+void Start(std::string_view peer, const std::string& command, const StartResult& r);
+// A GetState or Start result: the peer's term and role.
+void Observed(std::string_view peer, int64_t term, bool is_leader);
+// A check passed: what (e.g. "checkOneLeader", "one(\"101\")") and its result.
+void Check(std::string_view what, std::string_view result);
+// An ApplyMsg the tester received from `peer`.
+void Applied(std::string_view peer, const ApplyMsg& m);
+// A safety monitor's finding.
+void Violation(std::string_view what, const std::vector<std::string>& peers = {});
+// The check that failed the test.
+void Failure(std::string_view text, const char* file, int line);
+
+// A command as a record shows it: long ones cut short.
+std::string ShortCommand(const std::string& command);
+
+}  // namespace raft::tracing
+
+#endif  // RAFT_TRACE_HOOKS_H_
