@@ -211,6 +211,7 @@ void Raft::ResetElectionTimerLocked() {
 // = T, convert to follower (§5.1). Callers persist.
 void Raft::BecomeFollowerLocked(int64_t term) {
   if (term > current_term_) {
+    LAB_LOG(TERM, "term %d -> %d (saw a newer term): follower", current_term_, term);
     current_term_ = term;
     voted_for_ = -1;
   }
@@ -243,6 +244,8 @@ void Raft::Ticker() {
         if (since_ack_[i] < kLeaderLease) ++recent;
       }
       if (2 * recent <= static_cast<int>(peers_.size())) {
+        LAB_LOG(LEAD, "heard from %d of %d peers within %s: stepping down in term %d", recent,
+                peers_.size(), absl::FormatDuration(kLeaderLease), current_term_);
         role_ = Role::kFollower;
         ResetElectionTimerLocked();
         continue;
@@ -258,6 +261,8 @@ void Raft::Ticker() {
 // On conversion to candidate: increment currentTerm, vote for self, reset
 // the election timer, send RequestVote RPCs to all other servers (§5.2).
 void Raft::StartElectionLocked() {
+  LAB_LOG(TIMER, "election timeout in term %d (%s)", current_term_,
+          role_ == Role::kCandidate ? "split vote?" : "no leader heard from");
   ++current_term_;
   role_ = Role::kCandidate;
   voted_for_ = me_;
@@ -269,6 +274,8 @@ void Raft::StartElectionLocked() {
     return;
   }
   RequestVoteArgs args{current_term_, me_, LastIndexLocked(), LastTermLocked()};
+  LAB_LOG(VOTE, "candidate in term %d, asking for votes (my log ends at %d, term %d)",
+          current_term_, args.last_log_index, args.last_log_term);
   for (int i = 0; i < static_cast<int>(peers_.size()); ++i) {
     if (i == me_) continue;
     TrySendLocked(i, [this, i, args] {
@@ -285,6 +292,8 @@ void Raft::StartElectionLocked() {
 }
 
 void Raft::BecomeLeaderLocked() {
+  LAB_LOG(LEAD, "leader of term %d with %d votes; my log ends at %d", current_term_, votes_,
+          LastIndexLocked());
   role_ = Role::kLeader;
   for (size_t i = 0; i < peers_.size(); ++i) {
     // Reinitialized after election (Figure 2).
@@ -303,6 +312,8 @@ void Raft::RequestVote(const RequestVoteArgs& args, RequestVoteReply* reply) {
   const int64_t term_before = current_term_;
   // Reply false if term < currentTerm (§5.1).
   if (args.term < current_term_) {
+    LAB_LOG(VOTE, "refused %d: its term %d < mine %d", args.candidate_id, args.term,
+            current_term_);
     reply->term = current_term_;
     reply->vote_granted = false;
     return;
@@ -314,6 +325,11 @@ void Raft::RequestVote(const RequestVoteArgs& args, RequestVoteReply* reply) {
       args.last_log_term > LastTermLocked() ||
       (args.last_log_term == LastTermLocked() && args.last_log_index >= LastIndexLocked());
   reply->vote_granted = (voted_for_ == -1 || voted_for_ == args.candidate_id) && up_to_date;
+  LAB_LOG(VOTE, "%s %d in term %d (%s)", reply->vote_granted ? "voted for" : "refused",
+          args.candidate_id, args.term,
+          reply->vote_granted ? "first to ask"
+          : !up_to_date       ? "its log is behind mine"
+                              : absl::StrCat("already voted for ", voted_for_));
   if (reply->vote_granted) {
     voted_for_ = args.candidate_id;
     ResetElectionTimerLocked();  // only when granting, so a stale candidate can't stall us
@@ -442,6 +458,8 @@ void Raft::HandleAppendReplyLocked(int peer, const AppendEntriesArgs& args,
   // follower's hint, so a far-behind follower needs one round trip per
   // conflicting term rather than per entry.
   int64_t next = reply.conflict_index;
+  LAB_LOG(LOG, "%d rejected entries after %d (conflict: term %d from index %d)", peer,
+          args.prev_log_index, reply.conflict_term, reply.conflict_index);
   if (reply.conflict_term != -1) {
     for (int64_t i = LastIndexLocked(); i > snapshot_index_; --i) {
       const int64_t term = TermAtLocked(i);
@@ -466,6 +484,8 @@ void Raft::AdvanceCommitLocked() {
     int replicas = 0;
     for (int64_t m : match_index_) replicas += m >= n ? 1 : 0;
     if (2 * replicas > static_cast<int>(peers_.size())) {
+      LAB_LOG(COMMIT, "commit index %d -> %d (on %d of %d peers)", commit_index_, n, replicas,
+              peers_.size());
       commit_index_ = n;
       apply_cv_.NotifyAll();
       return;
@@ -508,6 +528,8 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
   if (prev > LastIndexLocked()) {
     reply->conflict_term = -1;
     reply->conflict_index = LastIndexLocked() + 1;
+    LAB_LOG(LOG, "no entry %d from leader %d (my log ends at %d)", prev, args.leader_id,
+            LastIndexLocked());
     return;
   }
   if (TermAtLocked(prev) != prev_term) {
@@ -515,6 +537,8 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
     int64_t i = prev;
     while (i - 1 > snapshot_index_ && TermAtLocked(i - 1) == reply->conflict_term) --i;
     reply->conflict_index = i;
+    LAB_LOG(LOG, "entry %d has term %d, leader %d says %d: conflict from index %d", prev,
+            reply->conflict_term, args.leader_id, prev_term, i);
     return;
   }
   // If an existing entry conflicts with a new one (same index but different
@@ -530,7 +554,13 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
       end = k;
       break;
     }
-    if (index <= LastIndexLocked()) log_.resize(static_cast<size_t>(index - snapshot_index_));
+    if (index <= LastIndexLocked()) {
+      LAB_LOG(LOG, "dropping entries %d..%d (they conflict with leader %d's)", index,
+              LastIndexLocked(), args.leader_id);
+      log_.resize(static_cast<size_t>(index - snapshot_index_));
+    }
+    LAB_LOG(LOG, "appending %d entries from leader %d at %d", args.entries.size() - k,
+            args.leader_id, index);
     log_.insert(log_.end(), args.entries.begin() + static_cast<std::ptrdiff_t>(k),
                 args.entries.end());
     PersistLocked();  // before the reply
@@ -542,6 +572,7 @@ void Raft::AppendEntries(const AppendEntriesArgs& args, AppendEntriesReply* repl
   if (args.leader_commit > commit_index_) {
     const int64_t commit = std::min(args.leader_commit, last_new);
     if (commit > commit_index_) {
+      LAB_LOG(COMMIT, "commit index %d -> %d (leader %d)", commit_index_, commit, args.leader_id);
       commit_index_ = commit;
       apply_cv_.NotifyAll();
     }
@@ -628,7 +659,12 @@ std::string Raft::EncodeStateLocked() {
   return bytes;
 }
 
-void Raft::PersistLocked() { persister_->Save(EncodeStateLocked(), snapshot_); }
+void Raft::PersistLocked() {
+  std::string state = EncodeStateLocked();
+  LAB_LOG(PERSIST, "term %d, voted for %d, log %d..%d (%d bytes)", current_term_, voted_for_,
+          snapshot_index_, LastIndexLocked(), state.size());
+  persister_->Save(std::move(state), snapshot_);
+}
 
 void Raft::ReadPersistLocked(const std::string& data) {
   if (data.empty()) return;  // a fresh peer
@@ -673,6 +709,8 @@ void Raft::Snapshot(int64_t index, std::string snapshot) {
   std::vector<LogEntry> rest;
   rest.push_back(LogEntry{TermAtLocked(index), ""});  // the new sentinel
   for (int64_t i = index + 1; i <= LastIndexLocked(); ++i) rest.push_back(EntryLocked(i));
+  LAB_LOG(SNAP, "service snapshot up to %d (%d bytes); log now %d..%d", index, snapshot.size(),
+          index, LastIndexLocked());
   log_ = std::move(rest);
   snapshot_index_ = index;
   snapshot_ = std::move(snapshot);
@@ -680,6 +718,8 @@ void Raft::Snapshot(int64_t index, std::string snapshot) {
 }
 
 void Raft::SendSnapshotLocked(int peer) {
+  LAB_LOG(SNAP, "%d needs entries up to %d I no longer have: sending my snapshot", peer,
+          snapshot_index_);
   InstallSnapshotArgs args{current_term_, me_, snapshot_index_, log_[0].term, snapshot_};
   TrySendLocked(peer, [this, peer, args = std::move(args)] {
     InstallSnapshotReply reply;
@@ -720,6 +760,8 @@ void Raft::InstallSnapshot(const InstallSnapshotArgs& args, InstallSnapshotReply
       rest.push_back(EntryLocked(i));
     }
   }
+  LAB_LOG(SNAP, "installing leader %d's snapshot up to %d (term %d)", args.leader_id,
+          args.last_included_index, args.last_included_term);
   log_ = std::move(rest);
   snapshot_index_ = args.last_included_index;
   snapshot_ = args.data;

@@ -4,6 +4,9 @@
 
 #include "raft/trace_hooks.h"
 
+#include <algorithm>
+#include <regex>
+
 #include "absl/strings/str_cat.h"
 #include "labrpc/network.h"
 
@@ -11,6 +14,9 @@ namespace raft::tracing {
 namespace {
 
 namespace trace = lab::trace;
+
+// Debian's Abseil has its own string_view.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // How Raft's messages appear in rpc records, and the state their senders
 // reveal. Registered once, when the tester library is loaded.
@@ -116,8 +122,19 @@ void Applied(std::string_view peer, const ApplyMsg& m) {
   trace::State(peer, {.applied = m.command_index});
 }
 
-void Violation(std::string_view what, const std::vector<std::string>& peers) {
-  if (!trace::On()) return;
+void Violation(std::string_view what) {
+  if (!trace::On() || !trace::FirstTime(absl::StrCat("violation ", A(what)))) return;
+  // The peers the monitor's message names: "peer 3", "peers 2 and 0".
+  std::vector<std::string> peers;
+  static const std::regex kPeers("peers? (\\d+)(?: and (\\d+))?");
+  const std::string text(what);
+  for (std::sregex_iterator m(text.begin(), text.end(), kPeers), end; m != end; ++m) {
+    for (size_t g = 1; g < m->size(); ++g) {
+      if (!(*m)[g].matched) continue;
+      std::string name = trace::PeerName(std::stoi((*m)[g].str()));
+      if (std::find(peers.begin(), peers.end(), name) == peers.end()) peers.push_back(name);
+    }
+  }
   trace::Emit("violation", Fields().Str("what", what).StrList("peers", peers));
 }
 

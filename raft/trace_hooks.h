@@ -47,8 +47,9 @@ void Observed(std::string_view peer, int64_t term, bool is_leader);
 void Check(std::string_view what, std::string_view result);
 // An ApplyMsg the tester received from `peer`.
 void Applied(std::string_view peer, const ApplyMsg& m);
-// A safety monitor's finding.
-void Violation(std::string_view what, const std::vector<std::string>& peers = {});
+// A safety monitor's finding (each distinct one once), with the peers it
+// names.
+void Violation(std::string_view what);
 // The check that failed the test.
 void Failure(std::string_view text, const char* file, int line);
 

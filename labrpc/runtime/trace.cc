@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -47,10 +48,12 @@ struct Recorder {
   int64_t seq = 0;
   int64_t next_id = 0;
   int64_t dropped = 0;
+  int64_t last_t = 0;  // the latest record's t (EndRun may come after the world)
   // Records as (seq, line without the newline).
   std::deque<std::pair<int64_t, std::string>> ring;
   std::deque<std::pair<int64_t, std::string>> kept;
   std::map<std::string, PeerState, std::less<>> states;
+  std::set<std::string> seen;  // FirstTime's keys
   std::string end_line;  // set by EndRun
   // Files a failing run was written to: a later passing run of the same
   // process does not overwrite them.
@@ -72,7 +75,8 @@ int64_t SinceStart() {
 // Adds a record; r.mu held.
 void AddLocked(Recorder& r, std::string_view kind, std::string_view fields) {
   const int64_t seq = r.seq++;
-  std::string line = absl::StrCat("{\"kind\":", Quote(kind), ",\"t\":", SinceStart(),
+  r.last_t = std::max(r.last_t, SinceStart());
+  std::string line = absl::StrCat("{\"kind\":", Quote(kind), ",\"t\":", r.last_t,
                                   ",\"seq\":", seq, fields.empty() ? "" : ",", A(fields), "}");
   if (!InRing(kind)) {
     r.kept.emplace_back(seq, std::move(line));
@@ -124,7 +128,8 @@ absl::Status WriteLocked(const Recorder& r) {
 // Ends the run; r.mu held.
 absl::Status EndLocked(Recorder& r, bool passed) {
   const int64_t seq = r.seq++;
-  r.end_line = absl::StrCat("{\"kind\":\"end\",\"t\":", SinceStart(), ",\"seq\":", seq,
+  r.last_t = std::max(r.last_t, SinceStart());
+  r.end_line = absl::StrCat("{\"kind\":\"end\",\"t\":", r.last_t, ",\"seq\":", seq,
                             ",\"passed\":", passed ? "true" : "false",
                             ",\"dropped\":", r.dropped, "}");
   r.on = false;
@@ -267,6 +272,19 @@ std::pair<std::string, int64_t> LastRole(std::string_view peer) {
   return {it->second.role, term == it->second.ints.end() ? -1 : term->second};
 }
 
+std::string PeerName(int i) {
+  Recorder& r = R();
+  std::lock_guard<std::mutex> l(r.mu);
+  if (i < 0 || i >= static_cast<int>(r.peers.size())) return absl::StrCat(i);
+  return r.peers[static_cast<size_t>(i)];
+}
+
+bool FirstTime(std::string_view key) {
+  Recorder& r = R();
+  std::lock_guard<std::mutex> l(r.mu);
+  return r.seen.insert(std::string(key)).second;
+}
+
 std::string CurrentActor() {
   lab::internal::TaskBase* t = lab::internal::CurrentTask();
   if (t == nullptr) return "";
@@ -289,9 +307,11 @@ void BeginRun(const RunInfo& info, const Options& options) {
     r.seq = 1;  // 0 is the run record's
     r.next_id = 0;
     r.dropped = 0;
+    r.last_t = 0;
     r.ring.clear();
     r.kept.clear();
     r.states.clear();
+    r.seen.clear();
     r.end_line.clear();
     internal::g_on.store(true);
   }

@@ -100,6 +100,13 @@ void State(std::string_view peer, const StateUpdate& update);
 // The role last recorded for `peer` ("" if none), and its term (-1).
 std::pair<std::string, int64_t> LastRole(std::string_view peer);
 
+// Peer i's name as SetPeers made it (the decimal number if unknown).
+std::string PeerName(int i);
+
+// True the first time `key` is asked about in this run (to record a
+// repeated finding once).
+bool FirstTime(std::string_view key);
+
 // The name a record gives the calling task's owner: its task group's name,
 // except that the world's root group (the test body) is "tester". "" outside
 // a world.
