@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "raft/trace_hooks.h"
 
 namespace kvraft {
 namespace {
@@ -24,6 +25,29 @@ namespace {
 // next timer after many steps), and their history would grow until the run
 // runs out of memory instead of failing.
 constexpr size_t kMaxHistory = size_t{1} << 20;
+
+// How the clerks' messages appear in traces (key, op, sizes; not the
+// fields a solution adds).
+const bool kTraceFieldsRegistered = [] {
+  using lab::trace::Fields;
+  labrpc::DescribeInTrace<GetArgs>([](const GetArgs& a, Fields& f) { f.Str("key", a.key); });
+  labrpc::DescribeInTrace<GetReply>([](const GetReply& r, Fields& f) {
+    f.Str("err", r.err).Int("value_bytes", static_cast<int64_t>(r.value.size()));
+  });
+  labrpc::DescribeInTrace<PutAppendArgs>([](const PutAppendArgs& a, Fields& f) {
+    f.Str("op", a.op).Str("key", a.key).Int("value_bytes", static_cast<int64_t>(a.value.size()));
+  });
+  labrpc::DescribeInTrace<PutAppendReply>(
+      [](const PutAppendReply& r, Fields& f) { f.Str("err", r.err); });
+  return true;
+}();
+
+// Servers' names in traces.
+std::vector<std::string> TraceNames(const std::vector<int>& servers) {
+  std::vector<std::string> names;
+  for (int i : servers) names.push_back(lab::trace::PeerName(i));
+  return names;
+}
 
 std::string ShowSet(const std::vector<int>& servers) {
   return absl::StrCat("[", absl::StrJoin(servers, " "), "]");
@@ -132,6 +156,7 @@ void Config::Partition(const std::vector<int>& p1, const std::vector<int>& p2) {
     }
   }
   NoteEvent(absl::StrCat("partition ", ShowSet(p1), " | ", ShowSet(p2)));
+  raft::tracing::Partition({TraceNames(p1), TraceNames(p2)});
 }
 
 void Config::ConnectAll() {
@@ -140,6 +165,7 @@ void Config::ConnectAll() {
     for (int i = 0; i < n_; ++i) ConnectLocked(i, All(), true);
   }
   NoteEvent("all servers connected");
+  raft::tracing::Partition({TraceNames(All())});
 }
 
 std::optional<int> Config::Leader() {
@@ -195,6 +221,7 @@ void Config::ShutdownServer(int i) {
   }
   // Kill as in Go: KVServer::Kill (which kills its Raft) now, its tasks
   // after a grace period.
+  if (server != nullptr) raft::tracing::Crash(ServerName(i));
   if (server != nullptr) Retire(i, std::move(server), ends);
   NoteEvent(absl::StrCat("server ", i, " shut down"));
 }
@@ -243,6 +270,7 @@ void Config::StartServer(int i) {
   }
   net_->AddServer(ServerName(i), std::move(rpc_server));
   NoteEvent(absl::StrCat("server ", i, " started"));
+  raft::tracing::Tester("restart", raft::tracing::Peer(ServerName(i)));
 }
 
 std::shared_ptr<labrpc::Service> Config::MakeRaftService(int i, raft::Raft* rf) {
@@ -274,6 +302,7 @@ std::shared_ptr<labrpc::Service> Config::MakeRaftService(int i, raft::Raft* rf) 
 
 void Config::ReportViolation(const std::string& violation) {
   if (violation.empty()) return;
+  raft::tracing::Violation(violation);
   RecordFailure(absl::StrCat(violation, "; ", monitor_.DescribePeers(),
                              "; replay: ", raft::CurrentReplayCommand()));
 }
@@ -304,6 +333,7 @@ Config::Client* Config::MakeClient(const std::vector<int>& to) {
   {
     lab::MutexLock l(&mu_);
     client->id = next_client_id_++;
+    lab::trace::AddClient(absl::StrCat("clerk ", client->id));
     const int64_t generation = ++end_counter_;
     for (int j = 0; j < n_; ++j) {
       client->end_names.push_back(absl::StrCat("clerk", client->id, "->", j, "#", generation));
@@ -366,7 +396,9 @@ void Config::NoteEvent(std::string description) {
 std::string Config::Get(Client* client, const std::string& key, bool record, int cli) {
   CheckFailed();
   const absl::Time call = lab::Now();
+  raft::tracing::ClerkOp trace(client->id, "get", key, "");
   std::string value = client->clerk->Get(key);
+  trace.Return(value);
   const absl::Time ret = lab::Now();
   CountOp();
   if (record) {
@@ -379,7 +411,9 @@ void Config::Put(Client* client, const std::string& key, const std::string& valu
                  int cli) {
   CheckFailed();
   const absl::Time call = lab::Now();
+  raft::tracing::ClerkOp trace(client->id, "put", key, value);
   client->clerk->Put(key, value);
+  trace.Return("");
   const absl::Time ret = lab::Now();
   CountOp();
   if (record) Record({cli, linearizability::KvOp::kPut, key, value, "", call, ret});
@@ -389,7 +423,9 @@ void Config::Append(Client* client, const std::string& key, const std::string& v
                     bool record, int cli) {
   CheckFailed();
   const absl::Time call = lab::Now();
+  raft::tracing::ClerkOp trace(client->id, "append", key, value);
   client->clerk->Append(key, value);
+  trace.Return("");
   const absl::Time ret = lab::Now();
   CountOp();
   if (record) Record({cli, linearizability::KvOp::kAppend, key, value, "", call, ret});

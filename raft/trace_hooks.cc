@@ -74,6 +74,20 @@ void Tester(std::string_view event, Fields fields) {
   trace::Emit("tester", Fields().Str("event", event).Merge(fields));
 }
 
+void Partition(const std::vector<std::vector<std::string>>& groups) {
+  if (!trace::On()) return;
+  std::string json = "[";
+  for (size_t g = 0; g < groups.size(); ++g) {
+    absl::StrAppend(&json, g > 0 ? ",[" : "[");
+    for (size_t k = 0; k < groups[g].size(); ++k) {
+      absl::StrAppend(&json, k > 0 ? "," : "", trace::Quote(groups[g][k]));
+    }
+    json += "]";
+  }
+  json += "]";
+  Tester("partition", Fields().Raw("groups", json));
+}
+
 void Crash(std::string_view peer) {
   if (!trace::On()) return;
   Tester("crash", Peer(peer));
@@ -120,6 +134,27 @@ void Applied(std::string_view peer, const ApplyMsg& m) {
                                                                     ShortCommand(m.command));
   trace::Emit("apply", f);
   trace::State(peer, {.applied = m.command_index});
+}
+
+ClerkOp::ClerkOp(int clerk, std::string_view op, std::string_view key, std::string_view value)
+    : on_(trace::On()),
+      client_(absl::StrCat("clerk ", clerk)),
+      op_(op),
+      key_(key),
+      actor_(on_ ? client_ : std::string()) {
+  if (!on_) return;
+  id_ = trace::NewId();
+  trace::Emit("op", Common("call").Str("value", ShortCommand(std::string(value))));
+}
+
+void ClerkOp::Return(std::string_view output) {
+  if (!on_) return;
+  trace::Emit("op", Common("return").Str("output", ShortCommand(std::string(output))));
+}
+
+Fields ClerkOp::Common(const char* phase) const {
+  return Fields().Int("id", id_).Str("client", client_).Str("op", op_).Str("key", key_).Str(
+      "phase", phase);
 }
 
 void Violation(std::string_view what) {

@@ -37,6 +37,8 @@ Fields Peer(std::string_view name);
 // "connect", "disconnect", "partition", "link", "begin", "phase", ...)
 // with the event's fields.
 void Tester(std::string_view event, Fields fields = Fields());
+// A partition: the groups that can talk among themselves.
+void Partition(const std::vector<std::vector<std::string>>& groups);
 // A crashed peer: the tester event and its role "dead".
 void Crash(std::string_view peer);
 // Start() on `peer` and its result.
@@ -52,6 +54,25 @@ void Applied(std::string_view peer, const ApplyMsg& m);
 void Violation(std::string_view what);
 // The check that failed the test.
 void Failure(std::string_view text, const char* file, int line);
+
+// A KV clerk operation (`op` records): the call when made, the return by
+// Return(); while it lives, the calling task's RPCs are the clerk's.
+class ClerkOp {
+ public:
+  ClerkOp(int clerk, std::string_view op, std::string_view key, std::string_view value);
+  void Return(std::string_view output);
+  ClerkOp(const ClerkOp&) = delete;
+  ClerkOp& operator=(const ClerkOp&) = delete;
+
+ private:
+  lab::trace::Fields Common(const char* phase) const;
+  const bool on_;
+  const std::string client_;
+  const std::string op_;
+  const std::string key_;
+  int64_t id_ = 0;
+  lab::trace::ActorScope actor_;
+};
 
 // A command as a record shows it: long ones cut short.
 std::string ShortCommand(const std::string& command);

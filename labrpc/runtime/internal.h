@@ -52,6 +52,9 @@ struct TaskBase {
   // of the task's OS thread), so a waker may use it after the woken task has
   // returned from its wait and ended. Set by the runtime at start.
   void* wake_handle = nullptr;
+  // Whom the task acts for in traces, if not its group (trace::ActorScope).
+  // Touched only by the task itself.
+  std::string trace_actor;
   // What the task is blocked in, for reports; null while it runs.
   std::atomic<const char*> blocked_in{nullptr};
 };

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -285,9 +286,21 @@ bool FirstTime(std::string_view key) {
   return r.seen.insert(std::string(key)).second;
 }
 
+ActorScope::ActorScope(std::string actor) {
+  lab::internal::TaskBase* t = lab::internal::CurrentTask();
+  if (t == nullptr) return;
+  saved_ = std::exchange(t->trace_actor, std::move(actor));
+}
+
+ActorScope::~ActorScope() {
+  lab::internal::TaskBase* t = lab::internal::CurrentTask();
+  if (t != nullptr) t->trace_actor = std::move(saved_);
+}
+
 std::string CurrentActor() {
   lab::internal::TaskBase* t = lab::internal::CurrentTask();
   if (t == nullptr) return "";
+  if (!t->trace_actor.empty()) return t->trace_actor;
   if (t->group == t->rt->root_group()) return "tester";
   return t->group->name;
 }

@@ -100,6 +100,20 @@ void State(std::string_view peer, const StateUpdate& update);
 // The role last recorded for `peer` ("" if none), and its term (-1).
 std::pair<std::string, int64_t> LastRole(std::string_view peer);
 
+// While it lives, records made by the calling task (its RPCs, its log lines)
+// name `actor` as their sender rather than the task's group: a KV clerk's
+// calls, made in a tester task, come from "clerk 3". Scopes nest.
+class ActorScope {
+ public:
+  explicit ActorScope(std::string actor);
+  ~ActorScope();
+  ActorScope(const ActorScope&) = delete;
+  ActorScope& operator=(const ActorScope&) = delete;
+
+ private:
+  std::string saved_;
+};
+
 // Peer i's name as SetPeers made it (the decimal number if unknown).
 std::string PeerName(int i);
 
@@ -107,9 +121,9 @@ std::string PeerName(int i);
 // repeated finding once).
 bool FirstTime(std::string_view key);
 
-// The name a record gives the calling task's owner: its task group's name,
-// except that the world's root group (the test body) is "tester". "" outside
-// a world.
+// The name a record gives the calling task's owner: its ActorScope's, or
+// its task group's name, except that the world's root group (the test body)
+// is "tester". "" outside a world.
 std::string CurrentActor();
 
 // --- Driving a run (the test wrapper and tests) ---------------------------
