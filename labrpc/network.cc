@@ -82,24 +82,12 @@ struct ReplyGuard {
 // tracing must add no scheduling point.
 struct Describers {
   std::mutex mu;
-  std::map<std::type_index, std::function<std::string(std::string_view)>> by_type;
+  std::map<std::type_index, std::function<std::string(const void*)>> by_type;
 };
 
 Describers& TheDescribers() {
   static Describers* d = new Describers;
   return *d;
-}
-
-std::string Describe(std::type_index type, std::string_view bytes) {
-  std::function<std::string(std::string_view)> describe;
-  {
-    Describers& d = TheDescribers();
-    std::lock_guard<std::mutex> l(d.mu);
-    auto it = d.by_type.find(type);
-    if (it == d.by_type.end()) return "";
-    describe = it->second;
-  }
-  return describe(bytes);
 }
 
 // One call's `rpc` records (trace/SCHEMA.md); does nothing unless a trace
@@ -113,37 +101,43 @@ class CallTrace {
     from_ = lab::trace::CurrentActor();
   }
 
-  void Send(std::string_view args, std::type_index args_type) const {
+  void Send(std::string_view args, const std::string& fields) const {
     if (!on_) return;
     lab::trace::Fields f = Common("send");
     f.Int("bytes", static_cast<int64_t>(args.size()));
-    const std::string fields = Describe(args_type, args);
     if (!fields.empty()) f.Raw("fields", absl::StrCat("{", fields, "}"));
     lab::trace::Emit("rpc", f);
   }
   // In the handler's task, as it starts.
   void Deliver() const {
-    if (on_) lab::trace::Emit("rpc", Common("deliver"));
+    if (on_) lab::trace::Emit("rpc", Join("deliver"));
   }
-  void Reply(std::string_view reply, std::type_index reply_type, int64_t held_back_ms) const {
+  // Once the reply is decoded (ClientEnd::Call).
+  void Reply(int64_t bytes, int64_t held_back_ms, const std::string& fields) const {
     if (!on_) return;
-    lab::trace::Fields f = Common("reply");
-    f.Int("bytes", static_cast<int64_t>(reply.size()));
-    const std::string fields = Describe(reply_type, reply);
+    lab::trace::Fields f = Join("reply");
+    f.Int("bytes", bytes);
     if (!fields.empty()) f.Raw("fields", absl::StrCat("{", fields, "}"));
     if (held_back_ms > 0) f.Int("held_back_ms", held_back_ms);
     lab::trace::Emit("rpc", f);
   }
+  bool on() const { return on_; }
   // The call returns false.
   bool Lost(const char* why) const {
-    if (on_) lab::trace::Emit("rpc", Common("lost").Str("why", why));
+    if (on_) lab::trace::Emit("rpc", Join("lost").Str("why", why));
     return false;
   }
 
  private:
-  lab::trace::Fields Common(const char* phase) const {
+  // The send record names the call; the others join it by id.
+  lab::trace::Fields Join(const char* phase) const {
     lab::trace::Fields f;
-    f.Int("id", id_).Str("phase", phase).Str("from", from_).Str("to", to_).Str("method", method_);
+    f.Int("id", id_).Str("phase", phase);
+    return f;
+  }
+  lab::trace::Fields Common(const char* phase) const {
+    lab::trace::Fields f = Join(phase);
+    f.Str("from", from_).Str("to", to_).Str("method", method_);
     return f;
   }
 
@@ -158,11 +152,22 @@ class CallTrace {
 }  // namespace internal
 
 namespace internal {
-void RegisterDescriber(std::type_index type,
-                       std::function<std::string(std::string_view)> describe) {
+void RegisterDescriber(std::type_index type, std::function<std::string(const void*)> describe) {
   Describers& d = TheDescribers();
   std::lock_guard<std::mutex> l(d.mu);
   d.by_type[type] = std::move(describe);
+}
+
+std::string Describe(std::type_index type, const void* msg) {
+  std::function<std::string(const void*)> describe;
+  {
+    Describers& d = TheDescribers();
+    std::lock_guard<std::mutex> l(d.mu);
+    auto it = d.by_type.find(type);
+    if (it == d.by_type.end()) return "";
+    describe = it->second;
+  }
+  return describe(msg);
 }
 }  // namespace internal
 
@@ -245,7 +250,7 @@ void ClientEnd::WarnNonDefaultReply(std::string_view service_method, const std::
 // numbers below are referred to in network_test.cc.
 bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
                           std::type_index args_type, std::type_index reply_type,
-                          std::string* reply) {
+                          std::string* reply, Traced* traced) {
   internal::NetState& net = *net_;
   // Rule 1, the snapshot: the end's state (enabled, the server it points
   // at) and the fault settings are read once, as the call starts, as Go
@@ -279,7 +284,7 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
   }
 
   const internal::CallTrace trace(service_method, address.empty() ? name_ : address);
-  trace.Send(args, args_type);
+  trace.Send(args, traced->args_fields);
 
   if (!enabled || server == nullptr || !group) {
     // Rule 2, no route: no reply, and an eventual time-out, as Go's. Long
@@ -361,7 +366,12 @@ bool ClientEnd::CallBytes(std::string_view service_method, std::string args,
     held_back_ms = 200 + lab::RandInt(0, 1 + lab::RandInt(0, 2000));
     lab::SleepFor(absl::Milliseconds(held_back_ms));
   }
-  trace.Reply(reply_bytes, reply_type, held_back_ms);
+  if (trace.on()) {
+    traced->reply = [trace, bytes = static_cast<int64_t>(reply_bytes.size()),
+                     held_back_ms](const std::string& fields) {
+      trace.Reply(bytes, held_back_ms, fields);
+    };
+  }
   {
     lab::MutexLock l(&net.mu);
     net.total_bytes += static_cast<int64_t>(reply_bytes.size());

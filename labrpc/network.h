@@ -72,9 +72,11 @@
 namespace labrpc {
 
 namespace internal {
-// DescribeInTrace's untyped part: `describe` turns a message's bytes into
-// trace fields (JSON, without braces).
-void RegisterDescriber(std::type_index type, std::function<std::string(std::string_view)> describe);
+// DescribeInTrace's untyped part: `describe` turns a message (a const T*)
+// into trace fields (JSON, without braces).
+void RegisterDescriber(std::type_index type, std::function<std::string(const void*)> describe);
+// The fields of the message at `msg`, of type `type` ("" without a describer).
+std::string Describe(std::type_index type, const void* msg);
 }  // namespace internal
 
 // Says how messages of type T appear in traces: `describe` adds the fields
@@ -83,11 +85,9 @@ void RegisterDescriber(std::type_index type, std::function<std::string(std::stri
 // no blocking runtime call. Registering T again replaces its describer.
 template <class T>
 void DescribeInTrace(std::function<void(const T&, lab::trace::Fields&)> describe) {
-  internal::RegisterDescriber(typeid(T), [describe = std::move(describe)](std::string_view bytes) {
-    T msg;
-    if (!Decode(bytes, &msg).ok()) return std::string();
+  internal::RegisterDescriber(typeid(T), [describe = std::move(describe)](const void* msg) {
     lab::trace::Fields fields;
-    describe(msg, fields);
+    describe(*static_cast<const T*>(msg), fields);
     return fields.json();
   });
 }
@@ -190,13 +190,17 @@ class ClientEnd {
     static const std::string kDefaultReply = Encode(Reply{});
     if (Encode(*reply) != kDefaultReply) WarnNonDefaultReply(service_method, typeid(Reply));
     std::string reply_bytes;
-    if (!CallBytes(service_method, Encode(args), typeid(Args), typeid(Reply), &reply_bytes)) {
+    Traced traced;
+    if (lab::trace::On()) traced.args_fields = internal::Describe(typeid(Args), &args);
+    if (!CallBytes(service_method, Encode(args), typeid(Args), typeid(Reply), &reply_bytes,
+                   &traced)) {
       return false;
     }
     if (absl::Status s = Decode(reply_bytes, reply); !s.ok()) {
       lab::internal::Fatal("labrpc: reply of " + std::string(service_method) + ": " +
                            std::string(s.message()));
     }
+    if (traced.reply) traced.reply(internal::Describe(typeid(Reply), reply));
     return true;
   }
 
@@ -207,8 +211,14 @@ class ClientEnd {
   ClientEnd(std::shared_ptr<internal::NetState> net, std::string name)
       : net_(std::move(net)), name_(std::move(name)) {}
 
+  // A call's trace records that need the typed messages: the arguments'
+  // fields, and the reply record, which Call emits once the reply is decoded.
+  struct Traced {
+    std::string args_fields;
+    std::function<void(const std::string& reply_fields)> reply;
+  };
   bool CallBytes(std::string_view service_method, std::string args, std::type_index args_type,
-                 std::type_index reply_type, std::string* reply);
+                 std::type_index reply_type, std::string* reply, Traced* traced);
   void WarnNonDefaultReply(std::string_view service_method, const std::type_info& type);
 
   const std::shared_ptr<internal::NetState> net_;

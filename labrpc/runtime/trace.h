@@ -139,7 +139,7 @@ struct Options {
   // Where EndRun writes the trace; "" keeps it in memory only (Lines()).
   std::string path;
   // How many rpc and log records the ring keeps.
-  int64_t ring = 500'000;
+  int64_t ring = 200'000;
 };
 
 // Starts recording a run (discarding any earlier one). On() from now on.

@@ -47,7 +47,7 @@ TEST(Trace, RecordsAreStampedWithRuntimeTimeAndNumberedInOrder) {
             "\"clients\":[\"clerk 0\"],\"replay\":\"LAB_SEED=5 bin\"}");
   EXPECT_EQ(lines[1],
             "{\"kind\":\"tester\",\"t\":250000,\"seq\":1,\"event\":\"crash\",\"peer\":\"raft-1\"}");
-  EXPECT_EQ(lines[2], "{\"kind\":\"end\",\"t\":0,\"seq\":2,\"passed\":false,\"dropped\":0}");
+  EXPECT_EQ(lines[2], "{\"kind\":\"end\",\"t\":250000,\"seq\":2,\"passed\":false,\"dropped\":0}");
 }
 
 TEST(Trace, NothingIsRecordedWhenOff) {
