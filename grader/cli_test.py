@@ -37,7 +37,7 @@ class ArgsTest(unittest.TestCase):
         for argv in (["--runtime", "go"], ["--runs", "0"], ["--jobs", "x"], ["--seed", "1", "--seeds", "2"],
                      ["--seeds", "1,2", "--runs", "3"], ["--submission", "/nonexistent/dir"],
                      ["--replay", "x", "Raft2A.ReElection"], ["--replay", "1", "T", "--runtime", "both"],
-                     ["--timeout-scale", "0"], ["--bogus"]):
+                     ["--timeout-scale", "0"], ["--bogus"], ["--trace", "t.jsonl"]):
             with self.assertRaises(cli.UsageError, msg=argv):
                 cli.parse_args(argv)
 

@@ -30,6 +30,7 @@ from grader import runner as runner_lib
 from grader import sandbox as sandbox_lib
 from grader import score as score_lib
 from grader import static_check
+from grader import trace as trace_lib
 from grader import tree as tree_lib
 from handout_tool import markers
 
@@ -83,6 +84,7 @@ def _copy_failed_log(logs_dir, result):
         shutil.copy(result.log_path, dest)
     except OSError:
         pass
+    trace_lib.copy_trace(result, logs_dir)
 
 
 def run_grade(args, catalogue, student_files, parts, explicit, work) -> int:
@@ -229,6 +231,8 @@ def _run_grade(g, box, args, catalogue, student_files, parts, explicit, work) ->
     except KeyboardInterrupt:
         interrupted = True
     progress.close()
+    if args.logs and not interrupted:
+        interrupted = not trace_lib.trace_failed_sim_runs(g, runner, args.logs)
     summary = write_outputs(not interrupted, interrupted)
     notes = list(g.notes)
     if interrupted:
@@ -368,7 +372,8 @@ def _plan(g, args, catalogue, parts, explicit, built, in_binary):
                         # TSan's cost swamps a CPU budget: not checked in race mode.
                         limit, budget = limit * race_lib.TIMEOUT_FACTOR[runtime], None
                     job = runner_lib.Job(index, name, test.name, runtime, seed, limit,
-                                         b.binary or "", budget, race)
+                                         b.binary or "", budget, race,
+                                         trace=trace_lib.traced_from_the_start(args, runtime))
                     reason = None
                     if not b.ok:
                         reason = b.error
@@ -418,6 +423,8 @@ def run_replay(g, runner, jobs, failed_now, write_outputs, built) -> int:
     write_outputs(True)
     r = results[0]
     g.say("-" * 72)
+    if g.args.trace:
+        g.say(trace_lib.save_replay_trace(r, g.args.trace))
     if r.passed:
         g.say(f"{job.test} passed ({job.runtime}, seed {job.seed}, {r.seconds:.1f} s)")
     else:

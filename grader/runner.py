@@ -18,6 +18,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class Job:
     binary: str
     cpu_budget: float | None = None  # CPU seconds of the whole run (sim only), or no budget
     race: bool = False  # a ThreadSanitizer binary: a report fails the run (race.py)
+    trace: bool = False  # record a trace (LAB_TRACE, trace/SCHEMA.md): Result.trace_path
 
 
 @dataclasses.dataclass
@@ -59,9 +61,11 @@ class Result:
     log_tail: str
     fingerprint: str = ""
     cpu_seconds: float | None = None  # the whole run, children included, where measurable
+    trace_path: str = ""  # the run's trace (Job.trace), kept beside its log
 
 
 _TAIL_BYTES = 64 * 1024
+_TRACE_FILE = "trace.jsonl"  # in a traced run's folder
 
 
 def read_tail(path: str, limit: int = _TAIL_BYTES) -> str:
@@ -141,6 +145,8 @@ class Runner:
             env["LAB_SEED"] = str(job.seed)
             if job.race:
                 env["TSAN_OPTIONS"] = race_lib.TSAN_OPTIONS
+            if job.trace:
+                env["LAB_TRACE"] = os.path.join(run_dir, _TRACE_FILE)
         if nonce:
             env["LAB_GRADE_NONCE"] = nonce  # read and wiped by raft/grading_channel.cc
         return env
@@ -214,11 +220,18 @@ class Runner:
         v = verdict.judge(obs, job.test)
         if job.race:
             v = race_lib.judge(v, tail)
+        trace_path = ""
+        if job.trace and os.path.isfile(os.path.join(r.run_dir, _TRACE_FILE)):
+            trace_path = r.log_path[:-len(".log")] + ".trace.jsonl"
+            try:
+                shutil.copyfile(os.path.join(r.run_dir, _TRACE_FILE), trace_path)
+            except OSError:
+                trace_path = ""
         self.box.release_run_dir(r.run_dir)
         passed, reason = run_limits.apply(v.passed, v.reason, usage, self.settings, job)
         m = re.findall(r"^fingerprint: ([0-9a-f]+)$", tail, re.MULTILINE)
         return Result(job, passed, reason, seconds, r.log_path, tail, m[-1] if m else "",
-                      usage.cpu_seconds)
+                      usage.cpu_seconds, trace_path)
 
     @staticmethod
     def test_argv(job: Job):
