@@ -121,6 +121,8 @@ KVServer::Applied KVServer::Submit(const Op& op) {
   if (dead_) return outcome;
   const raft::StartResult started = raft_->Start(labrpc::Encode(op));
   if (!started.is_leader) return outcome;
+  LAB_LOG(KV, "%s %s from clerk %d (#%d): started at index %d, term %d", op.kind, op.key,
+          op.client_id, op.seq, started.index, started.term);
 
   Waiter waiter;
   auto registered = waiters_.emplace(started.index, &waiter);
@@ -135,8 +137,13 @@ KVServer::Applied KVServer::Submit(const Op& op) {
   while (!waiter.done && !dead_) {
     if (applied_cv_.WaitFor(&mu_, kLeadershipCheck) || waiter.done) continue;
     const auto [term, is_leader] = raft_->GetState();
-    if (term != started.term || !is_leader) return outcome;  // kErrWrongLeader
+    if (term != started.term || !is_leader) {
+      LAB_LOG(KV, "lost leadership before index %d committed: clerk retries", started.index);
+      return outcome;  // kErrWrongLeader
+    }
     if (lab::Now() >= deadline) {
+      LAB_LOG(KV, "index %d not committed in %s: clerk retries elsewhere", started.index,
+              absl::FormatDuration(kApplyTimeout));
       outcome.err = kErrTimeout;
       return outcome;
     }
@@ -195,7 +202,11 @@ KVServer::Applied KVServer::ApplyLocked(const Op& op) {
   // Apply each clerk's Put/Append at most once: a clerk retries a request
   // whose reply it did not get, and the first try may have committed.
   auto last = last_seq_.find(op.client_id);
-  if (last != last_seq_.end() && last->second >= op.seq) return applied;
+  if (last != last_seq_.end() && last->second >= op.seq) {
+    LAB_LOG(APPLY, "duplicate %s from clerk %d (#%d): not applied again", op.kind, op.client_id,
+            op.seq);
+    return applied;
+  }
   if (op.kind == "Put") {
     data_[op.key] = op.value;
   } else {
@@ -221,6 +232,8 @@ void KVServer::MaybeSnapshotLocked() {
   last_seq_ = std::move(state.last_seq);
   // Raft discards the log up to last_applied_ and persists the snapshot
   // with its state (§7).
+  LAB_LOG(SNAP, "Raft state %d bytes >= %d: snapshot up to %d (%d bytes)",
+          persister_->RaftStateSize(), maxraftstate_, last_applied_, bytes.size());
   raft_->Snapshot(last_applied_, std::move(bytes));
 }
 
@@ -232,6 +245,7 @@ void KVServer::RestoreLocked(const std::string& snapshot) {
   }
   data_ = std::move(state.data);
   last_seq_ = std::move(state.last_seq);
+  LAB_LOG(SNAP, "restored a snapshot up to %d (%d keys)", state.last_applied, data_.size());
   last_applied_ = state.last_applied;
   // Handlers waiting on indices the snapshot covers will never see their
   // entry: tell them to retry (duplicate detection keeps that safe).
