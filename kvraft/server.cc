@@ -121,7 +121,7 @@ KVServer::Applied KVServer::Submit(const Op& op) {
   if (dead_) return outcome;
   const raft::StartResult started = raft_->Start(labrpc::Encode(op));
   if (!started.is_leader) return outcome;
-  LAB_LOG(KV, "%s %s from clerk %d (#%d): started at index %d, term %d", op.kind, op.key,
+  LAB_LOG(KV, "%s %s (client %d #%d): started at index %d, term %d", op.kind, op.key,
           op.client_id, op.seq, started.index, started.term);
 
   Waiter waiter;
@@ -203,7 +203,7 @@ KVServer::Applied KVServer::ApplyLocked(const Op& op) {
   // whose reply it did not get, and the first try may have committed.
   auto last = last_seq_.find(op.client_id);
   if (last != last_seq_.end() && last->second >= op.seq) {
-    LAB_LOG(APPLY, "duplicate %s from clerk %d (#%d): not applied again", op.kind, op.client_id,
+    LAB_LOG(APPLY, "duplicate %s (client %d #%d): not applied again", op.kind, op.client_id,
             op.seq);
     return applied;
   }
