@@ -106,6 +106,7 @@ class CallTrace {
     lab::trace::Fields f = Common("send");
     f.Int("bytes", static_cast<int64_t>(args.size()));
     if (!fields.empty()) f.Raw("fields", absl::StrCat("{", fields, "}"));
+    f.Str("task", lab::CurrentTaskName());
     lab::trace::Emit("rpc", f);
   }
   // In the handler's task, as it starts.

@@ -82,7 +82,7 @@ TEST(NetworkTrace, ADeliveredCallIsSendDeliverReplyWithOneId) {
   EXPECT_TRUE(absl::StrContains(rpcs[0], "\"id\":1,\"phase\":\"send\",\"from\":\"peer-0\","
                                          "\"to\":\"s1\",\"method\":\"Echo.Echo\""))
       << rpcs[0];
-  EXPECT_TRUE(absl::StrContains(rpcs[0], "\"fields\":{\"term\":7}")) << rpcs[0];
+  EXPECT_TRUE(absl::StrContains(rpcs[0], "\"fields\":{\"term\":7},\"task\":\"sender\"")) << rpcs[0];
   EXPECT_TRUE(absl::StrContains(rpcs[1], "\"id\":1,\"phase\":\"deliver\"}")) << rpcs[1];
   EXPECT_TRUE(absl::StrContains(rpcs[2], "\"id\":1,\"phase\":\"reply\"")) << rpcs[2];
   EXPECT_TRUE(absl::StrContains(rpcs[2], "\"bytes\":")) << rpcs[2];

@@ -27,7 +27,11 @@
 // topic you did not think of.
 //
 // A log call never changes a sim schedule (it makes no runtime call that
-// switches tasks), so a run replays the same with logging on or off.
+// switches tasks), so a run replays the same with logging on or off -- as
+// long as its arguments make none either: they are evaluated only when the
+// line is printed or traced, so an argument that locks a lab::Mutex (say,
+// persister->RaftStateSize()) adds a scheduling point only then, and the
+// seed no longer replays the same run. Log values you already have.
 //
 // Thread safety: LAB_LOG may be called from any task (or outside a world:
 // then time is 0 and the peer is "-").
