@@ -44,7 +44,8 @@ std::vector<std::string> Records(const std::vector<std::string>& lines, absl::st
 // Runs `body` in a sim world with a server "s1" (in group "peer-1") offering
 // Echo.Echo, and an end "c->1" from group "peer-0"; returns the trace.
 std::vector<std::string> Traced(std::function<void(Network&, ClientEnd&)> body) {
-  DescribeInTrace<EchoArgs>([](const EchoArgs& a, lab::trace::Fields& f) { f.Int("term", a.term); });
+  DescribeInTrace<EchoArgs>(
+      [](const EchoArgs& a, lab::trace::Fields& f) { f.Int("term", a.term); });
   lab::trace::BeginRun(lab::trace::RunInfo{"Net.Trace", "sim", 1, ""}, lab::trace::Options{});
   absl::Status s = lab::testing::RunWorld(lab::RuntimeKind::kSim, 1, [&] {
     Network net;
@@ -72,17 +73,17 @@ std::vector<std::string> Traced(std::function<void(Network&, ClientEnd&)> body) 
 }
 
 TEST(NetworkTrace, ADeliveredCallIsSendDeliverReplyWithOneId) {
-  const std::vector<std::string> rpcs = Records(Traced([](Network&, ClientEnd& end) {
-                                                  EchoReply reply;
-                                                  EXPECT_TRUE(end.Call("Echo.Echo", EchoArgs{7, "hi"},
-                                                                       &reply));
-                                                }),
-                                                "rpc");
+  auto call = [](Network&, ClientEnd& end) {
+    EchoReply reply;
+    EXPECT_TRUE(end.Call("Echo.Echo", EchoArgs{7, "hi"}, &reply));
+  };
+  const std::vector<std::string> rpcs = Records(Traced(call), "rpc");
   ASSERT_EQ(rpcs.size(), 3u);
   EXPECT_TRUE(absl::StrContains(rpcs[0], "\"id\":1,\"phase\":\"send\",\"from\":\"peer-0\","
                                          "\"to\":\"s1\",\"method\":\"Echo.Echo\""))
       << rpcs[0];
-  EXPECT_TRUE(absl::StrContains(rpcs[0], "\"fields\":{\"term\":7},\"task\":\"sender\"")) << rpcs[0];
+  EXPECT_TRUE(absl::StrContains(rpcs[0], "\"fields\":{\"term\":7},\"task\":\"sender\""))
+      << rpcs[0];
   EXPECT_TRUE(absl::StrContains(rpcs[1], "\"id\":1,\"phase\":\"deliver\"}")) << rpcs[1];
   EXPECT_TRUE(absl::StrContains(rpcs[2], "\"id\":1,\"phase\":\"reply\"")) << rpcs[2];
   EXPECT_TRUE(absl::StrContains(rpcs[2], "\"bytes\":")) << rpcs[2];
@@ -90,25 +91,24 @@ TEST(NetworkTrace, ADeliveredCallIsSendDeliverReplyWithOneId) {
 }
 
 TEST(NetworkTrace, ALostCallSaysWhy) {
-  const std::vector<std::string> rpcs = Records(Traced([](Network& net, ClientEnd& end) {
-                                                  net.Enable("c->1", false);
-                                                  EchoReply reply;
-                                                  EXPECT_FALSE(end.Call("Echo.Echo", EchoArgs{},
-                                                                        &reply));
-                                                }),
-                                                "rpc");
+  auto call_on_a_cut_link = [](Network& net, ClientEnd& end) {
+    net.Enable("c->1", false);
+    EchoReply reply;
+    EXPECT_FALSE(end.Call("Echo.Echo", EchoArgs{}, &reply));
+  };
+  const std::vector<std::string> rpcs = Records(Traced(call_on_a_cut_link), "rpc");
   ASSERT_EQ(rpcs.size(), 2u);
   EXPECT_TRUE(absl::StrContains(rpcs[1], "\"phase\":\"lost\"")) << rpcs[1];
   EXPECT_TRUE(absl::StrContains(rpcs[1], "\"why\":\"link cut\"")) << rpcs[1];
 }
 
 TEST(NetworkTrace, FaultSwitchesAreTesterEventsWhenTheyChange) {
-  const std::vector<std::string> events = Records(Traced([](Network& net, ClientEnd&) {
-                                                    net.Reliable(true);  // no change
-                                                    net.Reliable(false);
-                                                    net.LongReordering(true);
-                                                  }),
-                                                  "tester");
+  auto switches = [](Network& net, ClientEnd&) {
+    net.Reliable(true);  // no change
+    net.Reliable(false);
+    net.LongReordering(true);
+  };
+  const std::vector<std::string> events = Records(Traced(switches), "tester");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_TRUE(absl::StrContains(events[0], "\"event\":\"net\",\"reliable\":false")) << events[0];
   EXPECT_TRUE(absl::StrContains(events[1], "\"event\":\"net\",\"long_reordering\":true"))

@@ -137,8 +137,8 @@ void Topic::Write(std::string_view text) {
   if (s & 1) {
     const int64_t micros =
         t != nullptr ? absl::ToInt64Microseconds(t->rt->Now() - t->rt->start_time) : 0;
-    const std::string line =
-        FormatLine(micros, t != nullptr ? std::string_view(t->group->name) : "-", task, name_, text);
+    const std::string_view peer = t != nullptr ? std::string_view(t->group->name) : "-";
+    const std::string line = FormatLine(micros, peer, task, name_, text);
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
   if ((s & 2) && trace::On()) {
