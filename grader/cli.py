@@ -68,6 +68,13 @@ Grading a student:
                         threads) and print its whole output
   --trace FILE          with --replay: write the run's trace (JSON Lines,
                         trace/SCHEMA.md) to FILE
+  --html FILE           with --replay: write the run's timeline to FILE, a
+                        page to open in a browser (one column per peer, RPCs
+                        as arrows, the failure and the first bad moment
+                        marked)
+  --columns             with --replay: after the run, print its trace as
+                        one column per peer (python3 -m tools.trace.view
+                        --help for filters by topic, peer and time)
   --race                race mode, the `go test -race` of these labs: build
                         the tests with ThreadSanitizer (a build of their own,
                         so the normal one stays cached) and fail any run in
@@ -85,9 +92,10 @@ valid files):
   --gradescope FILE     Gradescope's results.json (per test score,
                         max_score, status, output)
   --logs DIR            save the full output of every failed run in DIR, and
-                        its trace beside it (TEST-RUNTIME-seedN.trace.jsonl):
-                        failed sim runs are replayed with tracing on after
-                        the grade; threads runs are traced as they run
+                        its trace and timeline beside it
+                        (TEST-RUNTIME-seedN.trace.jsonl and .html): failed
+                        sim runs are replayed with tracing on after the
+                        grade; threads runs are traced as they run
 
 Limits (each run is also limited in CPU time and processes):
   --timeout-scale F     multiply every time limit in the rubrics by F
@@ -181,6 +189,8 @@ def parse_args(argv):
     p.add_argument("--gradescope")
     p.add_argument("--logs")
     p.add_argument("--trace")
+    p.add_argument("--html")
+    p.add_argument("--columns", action="store_true")
     p.add_argument("--timeout-scale", default="1")
     p.add_argument("--memory-limit", default="4096")
     p.add_argument("--output-limit", default="32")
@@ -248,9 +258,11 @@ def parse_args(argv):
         if args.parts or args.seeds or args.seed or args.runs:
             raise UsageError("--replay SEED TEST takes no parts, --runs, --seed or --seeds")
         args.seed_list = seeds
-    if args.trace and not args.replay:
-        raise UsageError("--trace FILE goes with --replay SEED TEST (--logs DIR keeps the "
-                         "traces of every failed run)")
+    for given, name in ((args.trace, "--trace FILE"), (args.html, "--html FILE"),
+                        (args.columns, "--columns")):
+        if given and not args.replay:
+            raise UsageError(f"{name} goes with --replay SEED TEST (--logs DIR keeps the "
+                             "traces and timelines of every failed run)")
     if args.submission is not None and not Path(args.submission).is_dir():
         what = "does not exist" if not Path(args.submission).exists() else "is not a folder"
         raise UsageError(f"--submission {args.submission}: {what}")

@@ -425,6 +425,13 @@ def run_replay(g, runner, jobs, failed_now, write_outputs, built) -> int:
     g.say("-" * 72)
     if g.args.trace:
         g.say(trace_lib.save_replay_trace(r, g.args.trace))
+    if g.args.html:
+        g.say(trace_lib.write_page(r.trace_path, g.args.html) or f"timeline: {g.args.html}"
+              if r.trace_path else "./grade: no trace was written, so no timeline")
+    if g.args.columns and r.trace_path:
+        problem = trace_lib.print_columns(r.trace_path, sys.stdout)
+        if problem:
+            g.say(problem)
     if r.passed:
         g.say(f"{job.test} passed ({job.runtime}, seed {job.seed}, {r.seconds:.1f} s)")
     else:

@@ -1,11 +1,13 @@
-"""Traces of failing runs (trace/SCHEMA.md), for --logs and --replay --trace.
+"""Traces of failing runs (trace/SCHEMA.md), for --logs and --replay --trace,
+with their views (tools/trace): the HTML timeline and the terminal columns.
 
 A sim run replays exactly from its seed, so the grader does not trace every
 run (tracing costs CPU, and most runs pass): after the grade it runs each
 failing sim run again with LAB_TRACE set, checks that the replay failed the
 same way (same schedule fingerprint), and puts its trace beside its log. A
 threads run does not replay, so with --logs every threads run records its
-trace as it goes, and the failing runs' traces are kept.
+trace as it goes, and the failing runs' traces are kept. Each kept trace
+gets its HTML timeline beside it.
 """
 
 from __future__ import annotations
@@ -17,14 +19,41 @@ import shutil
 
 def traced_from_the_start(args, runtime: str) -> bool:
     """Whether a run records its trace while graded (not by a replay)."""
-    if getattr(args, "trace", None):  # --replay SEED TEST --trace FILE
-        return True
+    if getattr(args, "trace", None) or getattr(args, "html", None) or getattr(args, "columns", False):
+        return True  # --replay SEED TEST with --trace FILE, --html FILE or --columns
     return bool(args.logs) and runtime == "threads"
 
 
 def trace_name(result) -> str:
     j = result.job
     return f"{j.test}-{j.runtime}-seed{j.seed}.trace.jsonl"
+
+
+def page_name(result) -> str:
+    j = result.job
+    return f"{j.test}-{j.runtime}-seed{j.seed}.html"
+
+
+def write_page(trace_path: str, html_path: str) -> str:
+    """Writes the HTML timeline (tools/trace) of a trace; returns "" or what
+    went wrong."""
+    from tools.trace import page, records  # only when asked: it reads whole traces
+    try:
+        page.write(records.load(trace_path), html_path)
+    except (OSError, ValueError, records.TraceError) as e:
+        return f"cannot write the timeline {html_path}: {e}"
+    return ""
+
+
+def print_columns(trace_path: str, out) -> str:
+    """Prints the terminal columns view (tools/trace) of a trace; returns ""
+    or what went wrong."""
+    from tools.trace import columns, records
+    try:
+        columns.write(records.load(trace_path), out)
+    except (OSError, ValueError, records.TraceError) as e:
+        return f"cannot show the trace {trace_path}: {e}"
+    return ""
 
 
 def copy_trace(result, logs_dir: str) -> None:
@@ -34,7 +63,8 @@ def copy_trace(result, logs_dir: str) -> None:
     try:
         shutil.copy(result.trace_path, os.path.join(logs_dir, trace_name(result)))
     except OSError:
-        pass
+        return
+    write_page(result.trace_path, os.path.join(logs_dir, page_name(result)))
 
 
 def replay_job(job):
@@ -71,6 +101,10 @@ def trace_failed_sim_runs(g, runner, logs_dir: str) -> bool:
             shutil.copy(replay.trace_path, os.path.join(logs_dir, trace_name(original)))
         except OSError as e:
             g.notes.append(f"cannot save a trace in {logs_dir}: {e}")
+            continue
+        problem = write_page(replay.trace_path, os.path.join(logs_dir, page_name(original)))
+        if problem:
+            g.notes.append(problem)
     return True
 
 
