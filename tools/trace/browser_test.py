@@ -5,7 +5,8 @@
 # with a planted election bug the page loads with no script error, draws
 # one column per peer, the failure marker and the first-bad-moment marker,
 # and opens at the first bad moment. Its screenshot lands in the test's
-# outputs ($TEST_UNDECLARED_OUTPUTS_DIR; tools/trace/timeline.png is one).
+# outputs ($TEST_UNDECLARED_OUTPUTS_DIR; tools/trace/timeline.png is the
+# recorded trace's).
 # A 120 s run of 5 peers loads without errors too; both print how long the
 # page took to draw.
 
@@ -126,6 +127,12 @@ class BrowserTest(unittest.TestCase):
         self.assertIn('id="failure-marker"', dom)
         self.assertNotIn('id="first-bad-marker"', dom)
         self.assertEqual(body_attr(dom, "data-opened-at"), str(trace.failure["t"]))
+        # The screenshot the READMEs show (tools/trace/timeline.png): a real
+        # broken Raft's failure.
+        shot = self.outputs / "recorded_timeline.png"
+        r = self.browser.run(html.as_uri(), f"--screenshot={shot}")
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertGreater(shot.stat().st_size, 20_000)  # a drawn page, not a blank one
 
     def test_long_run_loads(self):
         trace = synth.trace(seconds=120, peers=5, seed=5, clients=2, heartbeat_ms=20)
