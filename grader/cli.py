@@ -75,6 +75,9 @@ Grading a student:
   --columns             with --replay: after the run, print its trace as
                         one column per peer (python3 -m tools.trace.view
                         --help for filters by topic, peer and time)
+  LAB_LOG=TOPICS        (in the environment) passed to every run: your
+                        LAB_LOG lines of those topics appear in --replay's
+                        output and in the --logs files
   --race                race mode, the `go test -race` of these labs: build
                         the tests with ThreadSanitizer (a build of their own,
                         so the normal one stays cached) and fail any run in

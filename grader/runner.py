@@ -147,6 +147,10 @@ class Runner:
                 env["TSAN_OPTIONS"] = race_lib.TSAN_OPTIONS
             if job.trace:
                 env["LAB_TRACE"] = os.path.join(run_dir, _TRACE_FILE)
+            # The student's own log topics (LAB_LOG=VOTE,LEAD ./grade ...): lines
+            # in the run's output, never a change to a sim schedule.
+            if os.environ.get("LAB_LOG"):
+                env["LAB_LOG"] = os.environ["LAB_LOG"]
         if nonce:
             env["LAB_GRADE_NONCE"] = nonce  # read and wiped by raft/grading_channel.cc
         return env
