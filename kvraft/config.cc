@@ -211,6 +211,8 @@ void Config::ShutdownServer(int i) {
     // Delete the server before replacing the persister: else it could give
     // a clerk a positive reply for an operation it persisted in the old one.
     net_->DeleteServer(ServerName(i));
+    // Before the copy: a vote the old instance grants from now on is not one.
+    monitor_.Crashed(i);
     if (saved_[static_cast<size_t>(i)] != nullptr) {
       saved_[static_cast<size_t>(i)] = saved_[static_cast<size_t>(i)]->Copy();
     }
@@ -277,11 +279,12 @@ std::shared_ptr<labrpc::Service> Config::MakeRaftService(int i, raft::Raft* rf) 
   // The monitor's wrappers make no runtime call unless it finds a violation,
   // so they leave every schedule as it was.
   auto svc = std::make_shared<labrpc::Service>("Raft");
+  const int64_t instance = monitor_.Instance(i);
   svc->Register<raft::RequestVoteArgs, raft::RequestVoteReply>(
       "RequestVote",
-      [this, i, rf](const raft::RequestVoteArgs& args, raft::RequestVoteReply* reply) {
+      [this, i, rf, instance](const raft::RequestVoteArgs& args, raft::RequestVoteReply* reply) {
         rf->RequestVote(args, reply);
-        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
+        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply, instance));
       });
   svc->Register<raft::AppendEntriesArgs, raft::AppendEntriesReply>(
       "AppendEntries",

@@ -121,6 +121,8 @@ int64_t Config::CostCountLocked() const { return max_index_; }
 void Config::Crash1(int i) {
   Disconnect(i);
   net_->DeleteServer(ServerName(i));
+  // Before the copy: a vote the old instance grants from now on is not one.
+  monitor_.Crashed(i);
   std::shared_ptr<Peer> peer;
   std::vector<std::string> ends;
   {
@@ -223,11 +225,13 @@ std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
   // HoldLink) or the monitor finds a violation, so they leave every schedule as it
   // was.
   auto svc = std::make_shared<labrpc::Service>("Raft");
+  const int64_t instance = monitor_.Instance(i);
   svc->Register<RequestVoteArgs, RequestVoteReply>(
-      "RequestVote", [this, i, rf](const RequestVoteArgs& args, RequestVoteReply* reply) {
+      "RequestVote",
+      [this, i, rf, instance](const RequestVoteArgs& args, RequestVoteReply* reply) {
         WaitIfHeld(args.candidate_id, i, /*reaches=*/0);
         rf->RequestVote(args, reply);
-        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply));
+        ReportViolation(monitor_.ObserveRequestVote(i, args, *reply, instance));
         DropReplyIfCut(i, args.candidate_id);
       });
   svc->Register<AppendEntriesArgs, AppendEntriesReply>(

@@ -13,18 +13,18 @@
 namespace raft {
 
 void KillWatch::Killed(absl::Time now) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   killed_ = true;
   killed_at_ = now;
 }
 
 bool KillWatch::killed() const {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   return killed_;
 }
 
 std::string KillWatch::OnApply(int64_t index, absl::Time now) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   if (!killed_ || ++late_applies_ <= kInFlightApplies) return "";
   return absl::StrCat("delivered ApplyMsg ", late_applies_, " (index ", index, ") ",
                       absl::FormatDuration(now - killed_at_),
@@ -33,7 +33,7 @@ std::string KillWatch::OnApply(int64_t index, absl::Time now) {
 }
 
 std::string KillWatch::OnCall(std::string_view method, absl::Time now) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   if (!killed_ || now - killed_at_ <= kInFlightAllowance) return "";
   return absl::StrCat("sent ", std::string(method), " ", absl::FormatDuration(now - killed_at_),
                       " after Kill() returned: a killed Raft must stop sending RPCs");

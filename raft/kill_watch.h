@@ -33,9 +33,9 @@
 //   800 ms < kKillGrace at the latest.
 //
 // Thread safety: every method may be called from any task. The state is
-// guarded by an absl::Mutex, not a lab::Mutex: a watch is consulted on every
-// message the applier gets, and a lab::Mutex would add a scheduling point
-// there in the sim runtime, changing every run's schedule.
+// guarded by a TesterMutex (tester_mutex.h), not a lab::Mutex: a watch is
+// consulted on every message the applier gets, and a lab::Mutex would add a
+// scheduling point there in the sim runtime, changing every run's schedule.
 
 #ifndef RAFT_KILL_WATCH_H_
 #define RAFT_KILL_WATCH_H_
@@ -47,9 +47,9 @@
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "labrpc/network.h"
+#include "raft/tester_mutex.h"
 
 namespace raft {
 
@@ -75,7 +75,7 @@ class KillWatch {
   std::string OnCall(std::string_view method, absl::Time now);
 
  private:
-  mutable absl::Mutex mu_;
+  mutable TesterMutex mu_;
   bool killed_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time killed_at_ ABSL_GUARDED_BY(mu_);
   int late_applies_ ABSL_GUARDED_BY(mu_) = 0;

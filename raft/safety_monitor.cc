@@ -23,7 +23,8 @@ SafetyMonitor::SafetyMonitor(int n, std::string peer)
     : n_(n),
       peer_(std::move(peer)),
       last_seen_(static_cast<size_t>(n)),
-      received_commit_(static_cast<size_t>(n), 0) {}
+      received_commit_(static_cast<size_t>(n), 0),
+      crashes_(static_cast<size_t>(n)) {}
 
 void SafetyMonitor::SeenLocked(int i, int64_t term, const char* role) {
   if (i < 0 || i >= n_) return;
@@ -51,7 +52,7 @@ std::string SafetyMonitor::VoteLocked(int voter, int64_t term, int candidate, co
 }
 
 std::string SafetyMonitor::ObserveState(int i, int64_t term, bool is_leader) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   if (!is_leader) {
     SeenLocked(i, term, "");
     LastSeen& s = last_seen_[static_cast<size_t>(i)];
@@ -62,14 +63,15 @@ std::string SafetyMonitor::ObserveState(int i, int64_t term, bool is_leader) {
 }
 
 std::string SafetyMonitor::ObserveRequestVote(int i, const RequestVoteArgs& args,
-                                              const RequestVoteReply& reply) {
-  absl::MutexLock l(&mu_);
+                                              const RequestVoteReply& reply, int64_t instance) {
+  TesterMutexLock l(&mu_);
   const int c = args.candidate_id;
   SeenLocked(c, args.term, " candidate");
-  SeenLocked(i, reply.term, "");
+  const bool live = instance < 0 || i < 0 || i >= n_ || instance == crashes_[static_cast<size_t>(i)];
+  if (live) SeenLocked(i, reply.term, "");
   // A candidate votes for itself in the term it asks for votes in.
   std::string error = VoteLocked(c, args.term, c, "it asked for votes");
-  if (error.empty() && reply.vote_granted) {
+  if (error.empty() && reply.vote_granted && live) {
     error = VoteLocked(i, args.term, c, "it granted a RequestVote");
   }
   return error;
@@ -84,7 +86,7 @@ int64_t SafetyMonitor::CommittedBeforeLocked(int64_t term) const {
 }
 
 std::string SafetyMonitor::ObserveAppendEntries(int i, const AppendEntriesArgs& args) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   SeenLocked(i, args.term, "");
   std::string error = LeaderLocked(args.leader_id, args.term, "its AppendEntries");
   if (!error.empty()) return error;
@@ -167,13 +169,13 @@ void SafetyMonitor::AcknowledgedLocked(int i, int64_t term, int64_t index) {
 void SafetyMonitor::ObserveAppendEntriesReply(int i, const AppendEntriesArgs& args,
                                               const AppendEntriesReply& reply) {
   if (!reply.success) return;
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   AcknowledgedLocked(i, args.term,
                      args.prev_log_index + static_cast<int64_t>(args.entries.size()));
 }
 
 std::string SafetyMonitor::ObserveInstallSnapshot(int i, const InstallSnapshotArgs& args) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   SeenLocked(i, args.term, "");
   if (i >= 0 && i < n_) {
     int64_t& received = received_commit_[static_cast<size_t>(i)];
@@ -187,17 +189,27 @@ void SafetyMonitor::ObserveInstallSnapshotReply(int i, const InstallSnapshotArgs
   // A reply of a newer term is a refusal; otherwise the peer holds the
   // snapshot, or more.
   if (reply.term > args.term) return;
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   AcknowledgedLocked(i, args.term, args.last_included_index);
 }
 
 void SafetyMonitor::ObserveApplied(int64_t index, const std::string& command) {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   applied_.emplace(index, Hash(command));
 }
 
+void SafetyMonitor::Crashed(int i) {
+  TesterMutexLock l(&mu_);
+  if (i >= 0 && i < n_) ++crashes_[static_cast<size_t>(i)];
+}
+
+int64_t SafetyMonitor::Instance(int i) const {
+  TesterMutexLock l(&mu_);
+  return i >= 0 && i < n_ ? crashes_[static_cast<size_t>(i)] : 0;
+}
+
 std::optional<RequestVoteArgs> SafetyMonitor::VoteProbe(int i) const {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   // The votes are keyed (voter, term): i's last is just before (i + 1, 0).
   auto it = vote_.lower_bound(std::make_pair(i + 1, int64_t{0}));
   if (it == vote_.begin() || (--it)->first.first != i) return std::nullopt;
@@ -213,13 +225,13 @@ std::optional<RequestVoteArgs> SafetyMonitor::VoteProbe(int i) const {
 std::string SafetyMonitor::ObserveVoteProbe(int i, const RequestVoteArgs& probe,
                                             const RequestVoteReply& reply) {
   if (!reply.vote_granted) return "";
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   return VoteLocked(i, probe.term, probe.candidate_id,
                     "it granted the tester's RequestVote just after its restart");
 }
 
 std::string SafetyMonitor::DescribePeers() const {
-  absl::MutexLock l(&mu_);
+  TesterMutexLock l(&mu_);
   std::string out = absl::StrCat(peer_, "s as last seen:");
   for (int i = 0; i < n_; ++i) {
     const LastSeen& s = last_seen_[static_cast<size_t>(i)];

@@ -45,9 +45,9 @@
 // what they mean. The optional conflict hints are not read.
 //
 // Thread safety: every method may be called from any task, RPC handlers
-// included. The state is guarded by an absl::Mutex, never held across a
-// runtime call: a lab::Mutex would add a scheduling point to every RPC in
-// the sim runtime and change every run's schedule.
+// included. The state is guarded by a TesterMutex (tester_mutex.h), never
+// held across a runtime call: a lab::Mutex would add a scheduling point to
+// every RPC in the sim runtime and change every run's schedule.
 
 #ifndef RAFT_SAFETY_MONITOR_H_
 #define RAFT_SAFETY_MONITOR_H_
@@ -61,8 +61,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "raft/raft.h"
+#include "raft/tester_mutex.h"
 
 namespace raft {
 
@@ -73,8 +73,18 @@ class SafetyMonitor {
 
   // Peer i reported {term, is_leader} (GetState, or Start's result).
   std::string ObserveState(int i, int64_t term, bool is_leader);
-  // Peer i handled a RequestVote and replied.
-  std::string ObserveRequestVote(int i, const RequestVoteArgs& args, const RequestVoteReply& reply);
+  // Peer i handled a RequestVote and replied. `instance` is Instance(i) as
+  // it was when the replying instance started (-1: the current one). A vote
+  // granted by an instance that has crashed since is not counted: the
+  // network delivers no reply of a crashed server, and its next instance
+  // starts from what was persisted before the crash.
+  std::string ObserveRequestVote(int i, const RequestVoteArgs& args, const RequestVoteReply& reply,
+                                 int64_t instance = -1);
+  // Server i crashed (it is out of the network). Call it before copying
+  // its persister for the next instance.
+  void Crashed(int i);
+  // The number of server i's current instance (how often it crashed).
+  int64_t Instance(int i) const;
   // Peer i received an AppendEntries (before handling it).
   std::string ObserveAppendEntries(int i, const AppendEntriesArgs& args);
   // Peer i handled that AppendEntries and replied (the acknowledgements).
@@ -126,7 +136,7 @@ class SafetyMonitor {
   const int n_;
   const std::string peer_;
 
-  mutable absl::Mutex mu_;
+  mutable TesterMutex mu_;
   std::map<int64_t, int> leader_of_term_ ABSL_GUARDED_BY(mu_);
   // (voter, term) -> the candidate it voted for.
   std::map<std::pair<int, int64_t>, int> vote_ ABSL_GUARDED_BY(mu_);
@@ -145,6 +155,8 @@ class SafetyMonitor {
   // (leader, term) -> the highest index that the leader and enough others
   // for a majority acknowledged in that term.
   std::map<std::pair<int, int64_t>, int64_t> backed_ ABSL_GUARDED_BY(mu_);
+  // Per server: Crashed() calls so far.
+  std::vector<int64_t> crashes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace raft

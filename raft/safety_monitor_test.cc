@@ -180,6 +180,29 @@ TEST(SafetyMonitor, CommitmentFiresOnACommitNoMajorityAcknowledgedInTheTerm) {
   ExpectFires(m2.ObserveAppendEntries(1, Append(1, 0, 1, {}, 1)), "Commitment violated");
 }
 
+TEST(SafetyMonitor, OneVoteIgnoresAVoteGrantedByACrashedInstance) {
+  // Seen in Raft2C.UnreliableChurn, sim seed 157: a RequestVote handler of
+  // peer 1 still running when the tester crashed it granted a vote; its
+  // reply was never delivered and it persisted into the old instance's
+  // persister, so the restarted peer may vote again in that term.
+  SafetyMonitor m(3);
+  const int64_t first = m.Instance(1);
+  m.Crashed(1);
+  EXPECT_NE(m.Instance(1), first);
+  EXPECT_EQ(m.ObserveRequestVote(1, Ask(24, 0), Grant(24), first), "");
+  EXPECT_FALSE(m.VoteProbe(1).has_value());  // not seen voting
+  EXPECT_EQ(m.ObserveRequestVote(1, Ask(24, 2), Grant(24), m.Instance(1)), "");
+}
+
+TEST(SafetyMonitor, OneVoteFiresOnTwoGrantsInATermAcrossACrash) {
+  // A vote granted by the live instance counts: its next one must refuse.
+  SafetyMonitor m(3);
+  EXPECT_EQ(m.ObserveRequestVote(1, Ask(24, 0), Grant(24), m.Instance(1)), "");
+  m.Crashed(1);
+  ExpectFires(m.ObserveRequestVote(1, Ask(24, 2), Grant(24), m.Instance(1)),
+              "peer 1 voted for 0 and for 2 in term 24");
+}
+
 TEST(SafetyMonitor, VoteProbeAsksForASecondVoteInTheLastTermVotedIn) {
   SafetyMonitor m(3);
   EXPECT_FALSE(m.VoteProbe(1).has_value());  // never seen voting

@@ -6,14 +6,12 @@
 // world, and a teardown that leaves nothing behind.
 
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -25,20 +23,6 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Sanitizers slow the scheduler several times over: real-time bounds widen.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr double kSlowdown = 10;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr double kSlowdown = 10;
-#else
-constexpr double kSlowdown = 1;
-#endif
-#else
-constexpr double kSlowdown = 1;
-#endif
 using lab::RuntimeKind;
 using lab::testing::RunWorld;
 using lab::testing::TestOptions;
@@ -337,9 +321,10 @@ TEST(ThreadsShutdownDeathTest, TaskGroupDestructorWithStuckTaskIsNamed) {
 
 TEST(SimShutdownDeathTest, TaskThatSwallowsKillIsNamed) {
   // sim: a task that catches lab::TaskKilled and carries on yielding never
-  // ends; shutdown gives up on it, names it, and says it swallowed the kill.
+  // ends; shutdown gives up on it after a fixed number of scheduling steps
+  // (not a real-time limit: the message says which), names it, and says it
+  // swallowed the kill.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  const Clock::time_point start = Clock::now();
   EXPECT_EXIT(
       {
         lab::WorldOptions options = TestOptions(RuntimeKind::kSim, TestSeed());
@@ -360,9 +345,8 @@ TEST(SimShutdownDeathTest, TaskThatSwallowsKillIsNamed) {
         });
         std::exit(0);
       },
-      ::testing::ExitedWithCode(lab::kStuckTaskExitCode), 
-      "(\"stubborn\".*TaskKilled|TaskKilled.*\"stubborn\")");
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 8.0 * kSlowdown);
+      ::testing::ExitedWithCode(lab::kStuckTaskExitCode),
+      "scheduling steps.*TaskKilled.*\"stubborn\"");
 }
 
 TEST(SimShutdownDeathTest, TaskThatYieldsForeverWhileUnwindingIsNamed) {
@@ -370,7 +354,6 @@ TEST(SimShutdownDeathTest, TaskThatYieldsForeverWhileUnwindingIsNamed) {
   // something that will never happen) is given a fixed number of scheduling
   // steps, then named.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  const Clock::time_point start = Clock::now();
   EXPECT_EXIT(
       {
         lab::World world(TestOptions(RuntimeKind::kSim, TestSeed()));
@@ -390,7 +373,6 @@ TEST(SimShutdownDeathTest, TaskThatYieldsForeverWhileUnwindingIsNamed) {
       },
       ::testing::ExitedWithCode(lab::kStuckTaskExitCode),
       "scheduling steps.*\"lingerer\"");
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 20.0 * kSlowdown);
 }
 
 // ---------------------------------------------------------------------------
