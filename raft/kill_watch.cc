@@ -11,6 +11,28 @@
 #include "raft/raft.h"
 
 namespace raft {
+namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kTsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kTsan = true;
+#else
+constexpr bool kTsan = false;
+#endif
+#else
+constexpr bool kTsan = false;
+#endif
+
+int Factor() {
+  return kTsan && lab::CurrentRuntime() == lab::RuntimeKind::kThreads ? kRaceThreadsFactor : 1;
+}
+
+}  // namespace
+
+absl::Duration KillGrace() { return kKillGrace * Factor(); }
+absl::Duration InFlightAllowance() { return kInFlightAllowance * Factor(); }
 
 void KillWatch::Killed(absl::Time now) {
   TesterMutexLock l(&mu_);
@@ -34,7 +56,7 @@ std::string KillWatch::OnApply(int64_t index, absl::Time now) {
 
 std::string KillWatch::OnCall(std::string_view method, absl::Time now) {
   TesterMutexLock l(&mu_);
-  if (!killed_ || now - killed_at_ <= kInFlightAllowance) return "";
+  if (!killed_ || now - killed_at_ <= in_flight_allowance_) return "";
   return absl::StrCat("sent ", std::string(method), " ", absl::FormatDuration(now - killed_at_),
                       " after Kill() returned: a killed Raft must stop sending RPCs");
 }

@@ -7,6 +7,8 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "labrpc/runtime/lab.h"
+#include "labrpc/runtime/testing.h"
 
 namespace raft {
 namespace {
@@ -40,6 +42,30 @@ TEST(KillWatch, CallsInFlightAreAllowedLaterOnesFail) {
   const std::string error = w.OnCall("RequestVote", kT0 + absl::Milliseconds(350));
   EXPECT_NE(error.find("sent RequestVote 350ms after Kill() returned"), std::string::npos)
       << error;
+}
+
+TEST(KillWatch, TheAllowanceIsTheWatchs) {
+  KillWatch w(absl::Seconds(1));
+  w.Killed(kT0);
+  EXPECT_EQ(w.OnCall("AppendEntries", kT0 + absl::Milliseconds(900)), "");
+  EXPECT_NE(w.OnCall("AppendEntries", kT0 + absl::Milliseconds(1100)), "");
+}
+
+TEST(KillWatch, AllowanceAndGraceAreLongerOnlyInThreads) {
+  // (In threads, under ThreadSanitizer only: see kRaceThreadsFactor.)
+  for (lab::RuntimeKind kind : {lab::RuntimeKind::kSim, lab::RuntimeKind::kThreads}) {
+    absl::Duration allowance, grace;
+    ASSERT_TRUE(lab::testing::RunWorld(kind, 1, [&] {
+                  allowance = InFlightAllowance();
+                  grace = KillGrace();
+                }).ok());
+    const int64_t factor = allowance / kInFlightAllowance;
+    EXPECT_TRUE(factor == 1 || (kind == lab::RuntimeKind::kThreads && factor == kRaceThreadsFactor))
+        << lab::RuntimeName(kind) << ": " << allowance;
+    EXPECT_EQ(grace, kKillGrace * factor) << lab::RuntimeName(kind);
+    // A Raft that ignores Kill() is still caught within the grace period.
+    EXPECT_LE(allowance + absl::Milliseconds(800), grace);
+  }
 }
 
 }  // namespace

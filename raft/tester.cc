@@ -133,7 +133,7 @@ int64_t Tester::AddRetiring(Retiring r) {
 void Tester::StartGracePeriod(int64_t id) {
   // A tester task, so the test goes on meanwhile.
   tester_->Go(absl::StrCat("grace period ", id), [this, id] {
-    lab::SleepFor(kKillGrace);
+    lab::SleepFor(KillGrace());
     EndGracePeriod(id, /*at_teardown=*/false);
   });
 }

@@ -132,7 +132,7 @@ class Tester {
   template <class T>
   struct Instance {
     // What the tester sees this instance do once killed (kill_watch.h).
-    std::shared_ptr<KillWatch> watch = std::make_shared<KillWatch>();
+    std::shared_ptr<KillWatch> watch = std::make_shared<KillWatch>(InFlightAllowance());
     std::unique_ptr<T> service;
     // Declared last, so destroyed first: its tasks (killed, waited for) are
     // gone before the service they use.
@@ -183,7 +183,7 @@ class Tester {
   // on: `server` must be out of the network already. Points its ends
   // (`ends`, names in the network) at a sentinel that watches its calls,
   // calls its Kill() in this task, and returns; a tester task then waits
-  // kKillGrace, takes the sentinel away and stops the instance's tasks
+  // KillGrace(), takes the sentinel away and stops the instance's tasks
   // (StopTasks), recording a failure if they do not end. What the instance
   // does meanwhile is judged by its watch as it happens.
   template <class T>
