@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -505,6 +506,26 @@ TEST(SimBusyLoopDeathTest, SpinningTaskIsNamedAndTheProcessExits) {
         std::exit(0);
       },
       ::testing::ExitedWithCode(lab::kStuckTaskExitCode), "\"spinner\".*busy loop");
+}
+
+TEST(SimBusyLoopDeathTest, BusyLimitIsCpuTimeNotRealTime) {
+  // Real time that passes while the task uses no CPU (here a real sleep; on
+  // a loaded machine, waiting for a core) does not count towards
+  // busy_limit: a loaded machine does not turn a short computation into a
+  // busy loop. (Only six times busy_limit of it would.)
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        lab::WorldOptions options = TestOptions(lab::RuntimeKind::kSim, TestSeed());
+        options.busy_limit = absl::Milliseconds(300);
+        lab::World world(options);
+        (void)world.Run([] {
+          lab::Go("sleeper", [] { std::this_thread::sleep_for(std::chrono::milliseconds(600)); });
+          lab::SleepFor(absl::Seconds(1));
+        });
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // ---------------------------------------------------------------------------

@@ -18,9 +18,11 @@
 // Failures Run() reports:
 //   sim      every task blocked and no timer pending (a deadlock): Run()
 //            returns an error naming each blocked task and what it waits on.
-//            A task that runs longer than options.busy_limit of real time
+//            A task that runs longer than options.busy_limit of CPU time
 //            without a runtime call (a busy loop) cannot be preempted: the
-//            process prints the task's name and seed and exits with code 3.
+//            process prints the task's name and seed and exits with code 3
+//            (also after six times busy_limit of real time without one, as
+//            when blocked in a system call).
 //   sim      tasks that keep one another running for options.livelock_limit
 //            of real time without ever all waiting, so that virtual time
 //            stands still (a livelock): Run() kills every task and returns
@@ -57,8 +59,9 @@ struct WorldOptions {
   uint64_t seed = 1;
   // How long shutdown waits for killed tasks to end.
   absl::Duration shutdown_grace = absl::Seconds(5);
-  // sim: real time a task may run without a runtime call before it is
-  // reported as a busy loop.
+  // sim: CPU time a task may run without a runtime call before it is
+  // reported as a busy loop (CPU time, so a loaded machine, which slows the
+  // task down, does not make it one).
   absl::Duration busy_limit = absl::Seconds(10);
   // sim: real time tasks may keep one another running without ever all
   // waiting (virtual time stands still) before Run() stops them as a
