@@ -8,25 +8,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "labrpc/runtime/lab.h"
+#include "labrpc/runtime/race.h"
 #include "raft/raft.h"
 
 namespace raft {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kTsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kTsan = true;
-#else
-constexpr bool kTsan = false;
-#endif
-#else
-constexpr bool kTsan = false;
-#endif
-
 int Factor() {
-  return kTsan && lab::CurrentRuntime() == lab::RuntimeKind::kThreads ? kRaceThreadsFactor : 1;
+  // (race.h is the runtime's, but says what the tester needs: a TSan build.)
+  const bool threads = lab::CurrentRuntime() == lab::RuntimeKind::kThreads;
+  return lab::internal::race::kEnabled && threads ? kRaceThreadsFactor : 1;
 }
 
 }  // namespace
