@@ -222,8 +222,8 @@ void Config::Start1(int i, ApplierKind applier) {
 
 std::shared_ptr<labrpc::Service> Config::MakeService(int i, Raft* rf) {
   // The wrappers make no runtime call unless a test asked for one (SetLink,
-  // HoldLink) or the monitor finds a violation, so they leave every schedule as it
-  // was.
+  // HoldLink) or the monitor finds a violation, so they leave every
+  // schedule as it was.
   auto svc = std::make_shared<labrpc::Service>("Raft");
   const int64_t instance = monitor_.Instance(i);
   svc->Register<RequestVoteArgs, RequestVoteReply>(
