@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "labrpc/network.h"
+#include "raft/raft.h"
 
 namespace raft::tracing {
 namespace {

@@ -24,7 +24,13 @@
 #include <vector>
 
 #include "labrpc/runtime/trace.h"
-#include "raft/raft.h"
+
+// Declared, not included: raft/raft.h is the student's, and its macros
+// must not reach the tester's files that include this one (raft/tester.cc).
+namespace raft {
+struct ApplyMsg;
+struct StartResult;
+}  // namespace raft
 
 namespace raft::tracing {
 
